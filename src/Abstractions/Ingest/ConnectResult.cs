@@ -1,0 +1,17 @@
+namespace LiveStream.Ingest;
+
+/// <summary>The answer to <see cref="ConnectRequest"/>.</summary>
+[GenerateSerializer, Immutable, Alias("livestream.ConnectResult")]
+public sealed record ConnectResult(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] int CloseCode,
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] string? SessionId,
+    [property: Id(4)] int Epoch,
+    [property: Id(5)] long ResumeFrom,
+    [property: Id(6)] int ReconnectWindowSeconds,
+    [property: Id(7)] string? HlsUrl)
+{
+    /// <summary>A refusal with a close code from <see cref="CloseCodes"/>.</summary>
+    public static ConnectResult Refused(int closeCode, string reason) => new(false, closeCode, reason, null, 0, 0, 0, null);
+}

@@ -1,0 +1,44 @@
+using LiveStream.Sessions;
+using LiveStream.Streams;
+
+namespace LiveStream.Ingest;
+
+/// <summary>
+/// One grain per stream, keyed by stream id (never by the key). It keeps the stream's definition, runs its one
+/// live session and owns that session's FFmpeg process.
+/// </summary>
+[Alias("livestream.stream")]
+public interface IStreamGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the stream. Fails when it exists.</summary>
+    [Alias("create")]
+    Task<StreamInfo> CreateAsync(CreateStreamCommand command);
+
+    /// <summary>The stream, or null when it does not exist.</summary>
+    [Alias("get")]
+    Task<StreamInfo?> GetAsync();
+
+    /// <summary>Admits a publisher: starts a session or joins the live one, with the next connection epoch.</summary>
+    [Alias("connect")]
+    Task<ConnectResult> ConnectAsync(ConnectRequest request);
+
+    /// <summary>Commits bytes in offset order into the session's bounded buffer. Never waits on FFmpeg.</summary>
+    [Alias("write")]
+    Task<WriteResult> WriteAsync(ChunkWrite write);
+
+    /// <summary>The publisher of <paramref name="epoch"/> is gone.</summary>
+    [Alias("disconnect")]
+    Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode);
+
+    /// <summary>A session of this stream, or null.</summary>
+    [Alias("session")]
+    Task<SessionStatus?> GetSessionAsync(string sessionId);
+
+    /// <summary>This stream's sessions, newest first.</summary>
+    [Alias("sessions")]
+    Task<IReadOnlyList<SessionStatus>> ListSessionsAsync();
+
+    /// <summary>Up to <paramref name="maxBytes"/> of a session's archive from <paramref name="offset"/>.</summary>
+    [Alias("archive")]
+    Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes);
+}

@@ -1,0 +1,98 @@
+using LiveStream.Sessions;
+using LiveStream.Streams;
+
+namespace LiveStream.Gateway.Api;
+
+/// <summary>Body of <c>POST /api/streams</c>; every field is optional.</summary>
+public sealed record CreateStreamRequest(
+    string? Name,
+    IReadOnlyList<OutputRequest>? Outputs,
+    int? ReconnectWindowSeconds,
+    string? DuplicatePolicy);
+
+/// <summary>One output as a client writes it: <c>{"type":"rtmp","url":"rtmps://..."}</c>.</summary>
+public sealed record OutputRequest(string? Type, string? Url);
+
+/// <summary>An output as the API shows it; the key part of an RTMP URL is masked after creation.</summary>
+public sealed record OutputResponse(string Type, string? Url);
+
+/// <summary>Answer of <c>POST /api/streams</c>: the only response that carries the key.</summary>
+public sealed record StreamCreatedResponse(
+    string Id,
+    string Name,
+    string StreamKey,
+    string IngestUrl,
+    IReadOnlyList<OutputResponse> Outputs,
+    string State,
+    int ReconnectWindowSeconds,
+    string DuplicatePolicy,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A stream, without its key.</summary>
+public sealed record StreamResponse(
+    string Id,
+    string Name,
+    IReadOnlyList<OutputResponse> Outputs,
+    string State,
+    string? CurrentSessionId,
+    int ReconnectWindowSeconds,
+    string DuplicatePolicy,
+    DateTimeOffset CreatedAt)
+{
+    public static StreamResponse From(StreamInfo info) => new(
+        info.Id,
+        info.Name,
+        ApiMapping.Outputs(info.Outputs, redact: true),
+        ApiMapping.Name(info.State),
+        info.CurrentSessionId,
+        info.Settings.ReconnectWindowSeconds,
+        ApiMapping.Name(info.Settings.DuplicatePolicy),
+        info.CreatedAt);
+}
+
+/// <summary>A session as the API shows it.</summary>
+public sealed record SessionResponse(
+    string Id,
+    string StreamId,
+    string State,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    int ConnectionEpoch,
+    int Reconnects,
+    long BytesIngested,
+    FfmpegResponse Ffmpeg,
+    int SupersededPublishers,
+    DateTimeOffset? DisconnectedAt,
+    long BufferedBytes,
+    string? EndReason,
+    string? HlsUrl,
+    string? ArchiveUrl)
+{
+    public static SessionResponse From(SessionStatus s) => new(
+        s.Id,
+        s.StreamId,
+        ApiMapping.Name(s.State),
+        s.StartedAt,
+        s.EndedAt,
+        s.ConnectionEpoch,
+        s.Reconnects,
+        s.BytesIngested,
+        new FfmpegResponse(s.Ffmpeg.Pid, s.Ffmpeg.Restarts),
+        s.SupersededPublishers,
+        s.DisconnectedAt,
+        s.BufferedBytes,
+        s.EndReason,
+        s.HlsUrl,
+        s.HasArchive ? $"/api/sessions/{s.Id}/archive" : null);
+}
+
+/// <summary>The session's FFmpeg process.</summary>
+public sealed record FfmpegResponse(int? Pid, int Restarts);
+
+internal static class ApiMapping
+{
+    public static string Name<T>(T value) where T : struct, Enum => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
+
+    public static IReadOnlyList<OutputResponse> Outputs(IEnumerable<OutputSpec> outputs, bool redact) =>
+        [.. outputs.Select(o => new OutputResponse(Name(o.Type), o.Url is null || !redact ? o.Url : Media.SecretRedactor.Redact(o.Url)))];
+}

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LiveStream.Gateway.Api;
+using LiveStream.Gateway.Ingest;
+using LiveStream.Gateway.Options;
+using LiveStream.Hosting;
+using LiveStream.Options;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using OpenTelemetry.Trace;
+using StackExchange.Redis;
+
+namespace LiveStream.Gateway.Hosting;
+
+/// <summary>The gateway's wiring: Orleans client (or the embedded co-hosted silo), options, APIs, ingest, HLS.</summary>
+public static class GatewayHostingExtensions
+{
+    /// <summary>Adds the gateway's services. Safe to call twice.</summary>
+    public static WebApplicationBuilder AddLiveStreamGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(GatewayIdentity)))
+        {
+            return builder;
+        }
+
+        services.AddLiveStreamCoreOptions();
+        services.AddOptions<GatewayHostingOptions>().BindConfiguration(GatewayHostingOptions.Section).ValidateOnStart();
+        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LiveStreamOptions>, AdminTokenValidator>();
+        services.AddSingleton<GatewayIdentity>();
+        services.AddSingleton<AdminToken>();
+        services.AddHostedService<AdminTokenAnnouncer>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        });
+        services.AddProblemDetails();
+
+        // The hosting request log prints raw paths (the ingest path carries the key); our middleware logs instead.
+        // PostConfigure runs after configuration binding, so this rule wins over a plain LogLevel setting.
+        services.PostConfigure<LoggerFilterOptions>(o => o.Rules.Add(
+            new LoggerFilterRule(null, RedactedRequestLogging.HostingDiagnosticsCategory, LogLevel.Warning, null)));
+
+        var gateway = builder.Configuration.GetSection(GatewayHostingOptions.Section).Get<GatewayHostingOptions>() ?? new();
+        if (gateway.HostSilo)
+        {
+            builder.AddLiveStreamSilo();
+        }
+        else
+        {
+            builder.AddLiveStreamTelemetry();
+            services.AddLiveStreamHealthChecks();
+            AddClient(builder);
+        }
+
+        services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Microsoft.AspNetCore"));
+        return builder;
+    }
+
+    /// <summary>Maps every gateway endpoint.</summary>
+    public static WebApplication MapLiveStreamGateway(this WebApplication app)
+    {
+        app.UseMiddleware<RedactedRequestLogging>();
+        app.UseWebSockets();
+        if (app.Services.GetRequiredService<IOptions<GatewayHostingOptions>>().Value.ServeHls)
+        {
+            app.UseHlsFiles();
+        }
+
+        app.MapLiveStreamHealth();
+        app.MapStreamIngest();
+        app.MapStreamsApi();
+        return app;
+    }
+
+    private static void UseHlsFiles(this WebApplication app)
+    {
+        var root = Path.Combine(app.Services.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, "hls");
+        Directory.CreateDirectory(root);
+        var types = new FileExtensionContentTypeProvider(new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            [".m3u8"] = "application/vnd.apple.mpegurl",
+            [".ts"] = "video/mp2t",
+            [".m4s"] = "video/iso.segment",
+            [".mp4"] = "video/mp4",
+        });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(root),
+            RequestPath = "/hls",
+            ContentTypeProvider = types,
+            OnPrepareResponse = ctx =>
+            {
+                // Playlists change every segment; segments never change.
+                ctx.Context.Response.Headers.CacheControl = ctx.File.Name.EndsWith(".m3u8", StringComparison.OrdinalIgnoreCase)
+                    ? "no-cache"
+                    : "public, max-age=3600";
+                ctx.Context.Response.Headers.AccessControlAllowOrigin = "*";
+            },
+        });
+    }
+
+    private static void AddClient(WebApplicationBuilder builder)
+    {
+        var cluster = builder.Configuration.GetSection(ClusterHostingOptions.Section).Get<ClusterHostingOptions>() ?? new();
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            if (string.IsNullOrWhiteSpace(redis))
+            {
+                client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+            }
+            else
+            {
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            }
+
+            // Keep trying while the silos start: a gateway may come up first.
+            client.UseConnectionRetryFilter(async (_, cancellationToken) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return !cancellationToken.IsCancellationRequested;
+            });
+            client.AddActivityPropagation();
+        });
+    }
+}

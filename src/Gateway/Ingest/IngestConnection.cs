@@ -1,0 +1,275 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Text.Json;
+using LiveStream.Gateway.Options;
+using LiveStream.Ingest;
+
+namespace LiveStream.Gateway.Ingest;
+
+/// <summary>
+/// One publisher's socket: receives messages into pooled buffers and awaits each grain write before reading the
+/// next, so ordering and back-pressure hold end to end (a full session buffer stops the reads; TCP pushes back).
+/// </summary>
+internal sealed partial class IngestConnection(
+    WebSocket socket,
+    IStreamGrain grain,
+    ConnectResult session,
+    IngestProtocol protocol,
+    IngestOptions options,
+    ILogger logger)
+{
+    private const int OffsetHeaderBytes = 8;
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AckInterval = TimeSpan.FromSeconds(1);
+
+    private long _offset = session.ResumeFrom;
+    private long _lastAcked = -1;
+    private long _lastAckTicks;
+
+    /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var receive = new ReceiveState(ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes));
+        var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
+        try
+        {
+            if (protocol == IngestProtocol.V1)
+            {
+                await SendJsonAsync(new HelloMessage("hello", session.SessionId!, session.ResumeFrom, session.ReconnectWindowSeconds, session.HlsUrl), cancellationToken);
+            }
+
+            outcome = await ReceiveLoopAsync(receive, cancellationToken);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
+        }
+        catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))
+        {
+            LogGrainCallFailed(logger, ex, session.SessionId!);
+            outcome = new Outcome(DisconnectKind.Dropped, CloseCodes.InternalError, CloseCodes.InternalError, "internal error");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(receive.Buffer);
+        }
+
+        if (outcome.NotifyGrain)
+        {
+            try
+            {
+                await grain.DisconnectAsync(session.Epoch, outcome.Kind, outcome.Code);
+            }
+            catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))
+            {
+                LogGrainCallFailed(logger, ex, session.SessionId!);
+            }
+        }
+
+        if (outcome.ServerCloseCode is { } code)
+        {
+            await CloseQuietlyAsync(socket, code, outcome.Reason ?? "", cancellationToken);
+        }
+
+        LogClosed(logger, session.SessionId!, session.Epoch, outcome.Code);
+        return outcome.Code;
+    }
+
+    /// <summary>Closes with a code and reason, waiting briefly for the client's close frame; never throws.</summary>
+    public static async Task CloseQuietlyAsync(WebSocket socket, int code, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(CloseHandshakeTimeout);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The peer is gone; nothing more to tell it.
+        }
+    }
+
+    private async Task<Outcome> ReceiveLoopAsync(ReceiveState state, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var filled = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                if (filled == state.Buffer.Length && !state.Grow(options.MaxMessageBytes))
+                {
+                    return Outcome.ServerClose(CloseCodes.MessageTooBig, $"message over {options.MaxMessageBytes} bytes");
+                }
+
+                result = await socket.ReceiveAsync(state.Buffer.AsMemory(filled), cancellationToken);
+                filled += result.Count;
+            }
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+            switch (result.MessageType)
+            {
+                case WebSocketMessageType.Close:
+                    return ClientClosed();
+                case WebSocketMessageType.Text:
+                    if (protocol == IngestProtocol.V1 && IsEndMessage(state.Buffer.AsSpan(0, filled)))
+                    {
+                        return new Outcome(DisconnectKind.End, CloseCodes.Normal, CloseCodes.Normal, "session ended");
+                    }
+
+                    return Outcome.ServerClose(CloseCodes.ProtocolViolation, protocol == IngestProtocol.Raw ? "text frame in raw mode" : "malformed message");
+                default:
+                    var written = await WriteMessageAsync(state.Buffer.AsMemory(0, filled), cancellationToken);
+                    if (written is not null)
+                    {
+                        return written;
+                    }
+
+                    state.ShrinkTo(options.ReceiveBufferBytes);
+                    break;
+            }
+        }
+    }
+
+    private Outcome ClientClosed()
+    {
+        // A raw client's 1000 or bare close (1005) is a deliberate end; anything else only drops the connection.
+        var status = (int?)socket.CloseStatus ?? 1005;
+        var kind = protocol == IngestProtocol.Raw && status is 1000 or 1005 ? DisconnectKind.End : DisconnectKind.Dropped;
+        return new Outcome(kind, status, CloseCodes.Normal, "");
+    }
+
+    private async Task<Outcome?> WriteMessageAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    {
+        long offset;
+        ReadOnlyMemory<byte> payload;
+        if (protocol == IngestProtocol.V1)
+        {
+            if (message.Length < OffsetHeaderBytes)
+            {
+                return Outcome.ServerClose(CloseCodes.ProtocolViolation, "binary message shorter than its 8-byte offset");
+            }
+
+            offset = BinaryPrimitives.ReadInt64BigEndian(message.Span);
+            if (offset < 0)
+            {
+                return Outcome.ServerClose(CloseCodes.ProtocolViolation, "negative offset");
+            }
+
+            payload = message[OffsetHeaderBytes..];
+        }
+        else
+        {
+            offset = _offset;
+            payload = message;
+        }
+
+        var backoff = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            var result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, payload));
+            switch (result.Outcome)
+            {
+                case WriteOutcome.Committed:
+                    _offset = result.Committed;
+                    await MaybeAckAsync(result.Committed, cancellationToken);
+                    return null;
+                case WriteOutcome.BufferFull:
+                    // Back-pressure: this socket is not read until the session's buffer drains.
+                    await Task.Delay(backoff, cancellationToken);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
+                    break;
+                case WriteOutcome.Gap:
+                    return Outcome.ServerClose(result.CloseCode, result.Reason ?? "offset gap");
+                default:
+                    // Superseded or ended: the grain already knows, so it is not told again.
+                    return new Outcome(DisconnectKind.Dropped, result.CloseCode, result.CloseCode, result.Reason ?? "closed", NotifyGrain: false);
+            }
+        }
+    }
+
+    private async Task MaybeAckAsync(long committed, CancellationToken cancellationToken)
+    {
+        if (protocol != IngestProtocol.V1 || committed == _lastAcked)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        if (_lastAcked >= 0 && now - _lastAckTicks < AckInterval.TotalMilliseconds / 4)
+        {
+            return;
+        }
+
+        _lastAcked = committed;
+        _lastAckTicks = now;
+        await SendJsonAsync(new AckMessage("ack", committed), cancellationToken);
+    }
+
+    private Task SendJsonAsync<T>(T message, CancellationToken cancellationToken)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, IngestJson.Options);
+        return socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+    }
+
+    private static bool IsEndMessage(ReadOnlySpan<byte> text)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(text);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("type", out var type)
+                && type.ValueKind == JsonValueKind.String
+                && type.ValueEquals("end");
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class ReceiveState(byte[] buffer)
+    {
+        public byte[] Buffer { get; private set; } = buffer;
+
+        public bool Grow(int max)
+        {
+            if (Buffer.Length >= max)
+            {
+                return false;
+            }
+
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(max, Buffer.Length * 2));
+            Buffer.CopyTo(bigger, 0);
+            ArrayPool<byte>.Shared.Return(Buffer);
+            Buffer = bigger;
+            return true;
+        }
+
+        public void ShrinkTo(int size)
+        {
+            if (Buffer.Length > size * 2)
+            {
+                ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = ArrayPool<byte>.Shared.Rent(size);
+            }
+        }
+    }
+
+    private sealed record Outcome(DisconnectKind Kind, int Code, int? ServerCloseCode, string? Reason, bool NotifyGrain = true)
+    {
+        public static Outcome ServerClose(int code, string reason) => new(DisconnectKind.Dropped, code, code, reason);
+    }
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, closed with {CloseCode}")]
+    private static partial void LogClosed(ILogger logger, string sessionId, int epoch, int closeCode);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Grain call failed for session {SessionId}")]
+    private static partial void LogGrainCallFailed(ILogger logger, Exception exception, string sessionId);
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using LiveStream.Gateway.Api;
+using LiveStream.Gateway.Options;
+using LiveStream.Ingest;
+using LiveStream.Streams;
+using LiveStream.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace LiveStream.Gateway.Ingest;
+
+/// <summary>
+/// <c>/stream/live/{streamKey}</c>: the only place a WebSocket is accepted, exactly once per request. The key is
+/// resolved to a stream before anything else; refusals complete the upgrade and close with a code and a reason,
+/// because browsers never see the HTTP status of a failed upgrade.
+/// </summary>
+public static partial class IngestEndpoint
+{
+    /// <summary>The WebSocket subprotocol of the resume protocol.</summary>
+    public const string SubprotocolV1 = "livestream.v1";
+
+    /// <summary>Maps the ingest endpoint.</summary>
+    public static IEndpointRouteBuilder MapStreamIngest(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map("/stream/live/{streamKey}", HandleAsync);
+        return endpoints;
+    }
+
+    private static async Task HandleAsync(
+        HttpContext http,
+        string streamKey,
+        IGrainFactory grains,
+        IOptions<IngestOptions> options,
+        GatewayIdentity gateway,
+        LiveStreamInstruments instruments,
+        ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger(typeof(IngestEndpoint));
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            http.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            http.Response.Headers.Upgrade = "websocket";
+            await http.Response.WriteAsync("This endpoint takes a WebSocket connection.", http.RequestAborted);
+            return;
+        }
+
+        using var activity = LiveStreamInstruments.ActivitySource.StartActivity("ingest.connection", ActivityKind.Server);
+        activity?.SetTag("url.path", "/stream/live/[redacted]");
+
+        // Resolve the key first: nothing else happens for a connection whose key is unknown.
+        var resolution = await ResolveAsync(grains, streamKey, logger);
+        var hash = resolution.KeyHash;
+
+        if (http.WebSockets.WebSocketRequestedProtocols.Count > 0 && !http.WebSockets.WebSocketRequestedProtocols.Contains(SubprotocolV1))
+        {
+            // A client that insists on a protocol we do not speak gets a plain HTTP refusal.
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await http.Response.WriteAsync($"Unsupported subprotocol; this endpoint speaks {SubprotocolV1} or none.", http.RequestAborted);
+            return;
+        }
+
+        var protocol = http.WebSockets.WebSocketRequestedProtocols.Contains(SubprotocolV1) ? IngestProtocol.V1 : IngestProtocol.Raw;
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = protocol == IngestProtocol.V1 ? SubprotocolV1 : null,
+            KeepAliveInterval = options.Value.KeepAliveInterval,
+        });
+
+        if (resolution.CloseCode != 0)
+        {
+            instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", resolution.CloseCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            activity?.SetTag("livestream.close_code", resolution.CloseCode);
+            await IngestConnection.CloseQuietlyAsync(socket, resolution.CloseCode, resolution.Reason!, http.RequestAborted);
+            return;
+        }
+
+        activity?.SetTag("livestream.stream_id", resolution.StreamId);
+        var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
+        ConnectResult connect;
+        try
+        {
+            connect = await grain.ConnectAsync(new ConnectRequest(hash, protocol, gateway.Id, http.TraceIdentifier));
+        }
+        catch (Exception ex) when (IsClusterFailure(ex))
+        {
+            LogClusterUnavailable(logger, ex);
+            await IngestConnection.CloseQuietlyAsync(socket, CloseCodes.ClusterUnavailable, "cluster unavailable", http.RequestAborted);
+            return;
+        }
+
+        if (!connect.Accepted)
+        {
+            instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", connect.CloseCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            activity?.SetTag("livestream.close_code", connect.CloseCode);
+            await IngestConnection.CloseQuietlyAsync(socket, connect.CloseCode, connect.Reason ?? "refused", http.RequestAborted);
+            return;
+        }
+
+        instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", "accepted"));
+        activity?.SetTag("livestream.session_id", connect.SessionId);
+        activity?.SetTag("livestream.epoch", connect.Epoch);
+        LogAccepted(logger, connect.SessionId!, connect.Epoch, protocol);
+
+        var connection = new IngestConnection(socket, grain, connect, protocol, options.Value, logger);
+        var closeCode = await connection.RunAsync(http.RequestAborted);
+        activity?.SetTag("livestream.close_code", closeCode);
+    }
+
+    private static async Task<KeyResolution> ResolveAsync(IGrainFactory grains, string streamKey, ILogger logger)
+    {
+        if (streamKey.Length is 0 or > StreamKeys.MaxLength)
+        {
+            return new KeyResolution(null, [], CloseCodes.UnknownKey, "unknown stream key");
+        }
+
+        var hash = StreamKeys.Hash(streamKey);
+        try
+        {
+            var streamId = await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).ResolveAsync(hash);
+            return streamId is null
+                ? new KeyResolution(null, hash, CloseCodes.UnknownKey, "unknown stream key")
+                : new KeyResolution(streamId, hash, 0, null);
+        }
+        catch (Exception ex) when (IsClusterFailure(ex))
+        {
+            LogClusterUnavailable(logger, ex);
+            return new KeyResolution(null, hash, CloseCodes.ClusterUnavailable, "cluster unavailable");
+        }
+    }
+
+    internal static bool IsClusterFailure(Exception ex) =>
+        ex is OrleansException or TimeoutException or SiloUnavailableException or InvalidOperationException;
+
+    private sealed record KeyResolution(string? StreamId, byte[] KeyHash, int CloseCode, string? Reason);
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Publisher accepted for session {SessionId}, epoch {Epoch}, protocol {Protocol}")]
+    private static partial void LogAccepted(ILogger logger, string sessionId, int epoch, IngestProtocol protocol);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Cluster unavailable while admitting a publisher")]
+    private static partial void LogClusterUnavailable(ILogger logger, Exception exception);
+}

@@ -1,0 +1,17 @@
+namespace LiveStream.Gateway.Options;
+
+/// <summary>How the gateway process runs (section <c>LiveStream:Gateway</c>).</summary>
+public sealed class GatewayHostingOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "LiveStream:Gateway";
+
+    /// <summary>
+    /// Co-host a silo in this process: the embedded default (one process, localhost clustering). Set false for a
+    /// stateless gateway that connects to separate silos as an Orleans client. Default true.
+    /// </summary>
+    public bool HostSilo { get; set; } = true;
+
+    /// <summary>Serve <c>/hls/{sessionId}/…</c> from the data folder (needs the silo's data folder on this machine). Default true.</summary>
+    public bool ServeHls { get; set; } = true;
+}

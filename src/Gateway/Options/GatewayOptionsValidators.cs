@@ -1,0 +1,43 @@
+using LiveStream.Options;
+using Microsoft.Extensions.Options;
+
+namespace LiveStream.Gateway.Options;
+
+/// <summary>Validates <see cref="IngestOptions"/>; each message names the configuration key.</summary>
+internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxMessageBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add("LiveStream:Ingest:MaxMessageBytes must be between 1024 and 67108864.");
+        }
+
+        if (options.ReceiveBufferBytes < 1024 || options.ReceiveBufferBytes > options.MaxMessageBytes)
+        {
+            errors.Add("LiveStream:Ingest:ReceiveBufferBytes must be at least 1024 and at most LiveStream:Ingest:MaxMessageBytes.");
+        }
+
+        if (options.MaxBackoff <= TimeSpan.Zero || options.MaxBackoff > TimeSpan.FromSeconds(5))
+        {
+            errors.Add("LiveStream:Ingest:MaxBackoff must be positive and at most 00:00:05.");
+        }
+
+        if (options.KeepAliveInterval < TimeSpan.Zero)
+        {
+            errors.Add("LiveStream:Ingest:KeepAliveInterval must not be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>A standalone gateway needs an admin token; only the embedded default may generate one.</summary>
+internal sealed class AdminTokenValidator(IOptions<GatewayHostingOptions> gateway) : IValidateOptions<LiveStreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LiveStreamOptions options) =>
+        !gateway.Value.HostSilo && string.IsNullOrWhiteSpace(options.AdminToken)
+            ? ValidateOptionsResult.Fail("LiveStream:AdminToken must be set on a gateway that does not host a silo (LiveStream:Gateway:HostSilo=false).")
+            : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,20 @@
+namespace LiveStream.Gateway.Options;
+
+/// <summary>Limits of the WebSocket ingest endpoint (section <c>LiveStream:Ingest</c>).</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "LiveStream:Ingest";
+
+    /// <summary>Largest binary message accepted; larger ones close the socket with 1009. Default 4 MiB.</summary>
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Receive buffer rented per connection; messages that do not fit grow a pooled buffer up to <see cref="MaxMessageBytes"/>. Default 64 KiB.</summary>
+    public int ReceiveBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Longest wait between retries while a session's buffer is full (the socket is not read meanwhile). Default 200 ms.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>WebSocket keep-alive ping interval. Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+}

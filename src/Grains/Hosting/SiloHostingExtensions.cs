@@ -1,0 +1,87 @@
+using System.Net;
+using LiveStream.Media;
+using LiveStream.Options;
+using LiveStream.Streams;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace LiveStream.Hosting;
+
+/// <summary>Everything a silo needs: Orleans (localhost or Redis clustering), grain storage, FFmpeg, options, telemetry.</summary>
+public static class SiloHostingExtensions
+{
+    /// <summary>
+    /// Hosts a LiveStream silo. Without <c>ConnectionStrings:Redis</c> it is the embedded default: localhost
+    /// clustering and in-memory storage. Safe to call twice.
+    /// </summary>
+    public static IHostApplicationBuilder AddLiveStreamSilo(this IHostApplicationBuilder builder)
+    {
+        if (builder.Services.Any(d => d.ServiceType == typeof(MediaProcessSupervisor)))
+        {
+            return builder;
+        }
+
+        var services = builder.Services;
+        services.AddLiveStreamCoreOptions();
+        services.AddLiveStreamSiloServices();
+        builder.AddLiveStreamTelemetry();
+        services.AddLiveStreamHealthChecks();
+
+        var cluster = builder.Configuration.GetSection(ClusterHostingOptions.Section).Get<ClusterHostingOptions>() ?? new();
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            if (string.IsNullOrWhiteSpace(redis))
+            {
+                silo.UseLocalhostClustering(
+                    cluster.SiloPort,
+                    cluster.GatewayPort,
+                    cluster.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort),
+                    cluster.ServiceId,
+                    cluster.ClusterId);
+                silo.AddMemoryGrainStorage(StorageNames.LiveStream);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+                silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            }
+
+            silo.AddActivityPropagation();
+        });
+        return builder;
+    }
+
+    /// <summary>The silo's own services: options, the FFmpeg runner and its supervisor. Safe to call twice.</summary>
+    public static IServiceCollection AddLiveStreamSiloServices(this IServiceCollection services)
+    {
+        services.AddLiveStreamCoreOptions();
+        services.AddOptions<FfmpegOptions>().BindConfiguration(FfmpegOptions.Section).ValidateOnStart();
+        services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FfmpegOptions>, FfmpegOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
+
+        // The supervisor is a hosted service registered before the silo, so it stops after the silo has
+        // deactivated its grains (hosted services stop in reverse order) and kills whatever survived.
+        if (!services.Any(d => d.ServiceType == typeof(MediaProcessSupervisor)))
+        {
+            services.AddSingleton<MediaProcessSupervisor>();
+            services.AddHostedService(sp => sp.GetRequiredService<MediaProcessSupervisor>());
+        }
+
+        services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        return services;
+    }
+}

@@ -1,0 +1,55 @@
+using CliWrap.Builders;
+using LiveStream.Options;
+using LiveStream.Streams;
+
+namespace LiveStream.Media;
+
+/// <summary>Builds FFmpeg's argument list for a session. Every value is a separate argument: no shell, no quoting.</summary>
+public static class FfmpegArguments
+{
+    /// <summary>Adds the arguments that read stdin and write every output of <paramref name="spec"/>.</summary>
+    public static void Build(ArgumentsBuilder args, MediaProcessSpec spec, FfmpegOptions options)
+    {
+        args.Add("-hide_banner").Add("-nostdin").Add("-nostats")
+            .Add("-loglevel").Add("warning")
+            .Add("-i").Add("pipe:0");
+
+        foreach (var output in spec.Outputs)
+        {
+            switch (output.Type)
+            {
+                case OutputType.Hls:
+                    AddEncode(args, options);
+                    args.Add("-f").Add("hls")
+                        .Add("-hls_time").Add(options.HlsSegmentSeconds)
+                        .Add("-hls_list_size").Add(0)
+                        .Add("-hls_playlist_type").Add("event")
+                        .Add("-hls_flags").Add("independent_segments+temp_file")
+                        .Add("-hls_segment_filename").Add(Path.Combine(spec.HlsDirectory, "seg_%05d.ts"))
+                        .Add(Path.Combine(spec.HlsDirectory, "index.m3u8"));
+                    break;
+                case OutputType.Rtmp:
+                    AddEncode(args, options);
+                    args.Add("-f").Add("flv").Add(output.Url ?? throw new ArgumentException("An rtmp output needs a URL.", nameof(spec)));
+                    break;
+                default:
+                    // Archive and null outputs need no process.
+                    break;
+            }
+        }
+    }
+
+    /// <summary>True when any output of <paramref name="outputs"/> needs FFmpeg.</summary>
+    public static bool NeedsProcess(IEnumerable<OutputSpec> outputs) =>
+        outputs.Any(o => o.Type is OutputType.Hls or OutputType.Rtmp);
+
+    private static void AddEncode(ArgumentsBuilder args, FfmpegOptions options) =>
+        args.Add("-map").Add("0:v:0?").Add("-map").Add("0:a:0?")
+            .Add("-c:v").Add("libx264").Add("-preset").Add(options.Preset).Add("-tune").Add("zerolatency")
+            .Add("-pix_fmt").Add("yuv420p")
+            // A keyframe at least every 2 s: HLS segments and RTMP platforms both need it.
+            .Add("-force_key_frames").Add("expr:gte(t,n_forced*2)")
+            // MediaRecorder timestamps are variable-rate; keep them, never duplicate frames over gaps.
+            .Add("-fps_mode").Add("passthrough")
+            .Add("-c:a").Add("aac").Add("-b:a").Add("128k").Add("-ar").Add(48000);
+}

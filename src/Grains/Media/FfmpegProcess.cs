@@ -1,0 +1,164 @@
+using CliWrap;
+using LiveStream.Options;
+using LiveStream.Sessions;
+using Microsoft.Extensions.Logging;
+
+namespace LiveStream.Media;
+
+/// <summary>One FFmpeg child process, started through CliWrap with stdin fed from a <see cref="SessionBuffer"/>.</summary>
+internal sealed partial class FfmpegProcess : IMediaProcess
+{
+    private readonly CancellationTokenSource _graceful = new();
+    private readonly CancellationTokenSource _forceful = new();
+    private readonly CommandTask<CommandResult> _task;
+    private readonly FfmpegOptions _options;
+    private readonly MediaProcessSupervisor _supervisor;
+    private readonly ILogger _logger;
+    private readonly string _sessionId;
+    private readonly Queue<string> _stderr = new();
+    private readonly SessionBuffer _input;
+
+    public FfmpegProcess(MediaProcessSpec spec, SessionBuffer input, FfmpegOptions options, MediaProcessSupervisor supervisor, ILogger logger)
+    {
+        _options = options;
+        _supervisor = supervisor;
+        _logger = logger;
+        _sessionId = spec.SessionId;
+        _input = input;
+
+        var command = Cli.Wrap(options.Path)
+            .WithArguments(args => FfmpegArguments.Build(args, spec, options))
+            .WithStandardInputPipe(PipeSource.Create(input.DrainToAsync))
+            .WithStandardOutputPipe(PipeTarget.Null)
+            .WithStandardErrorPipe(PipeTarget.ToDelegate(OnStderrLine))
+            .WithValidation(CommandResultValidation.None);
+
+        _task = command.ExecuteAsync(_forceful.Token, _graceful.Token);
+        Id = _task.ProcessId;
+        Exited = WaitForExitAsync();
+        _supervisor.Track(this);
+        LogStarted(_logger, _sessionId, Id);
+    }
+
+    public int Id { get; }
+
+    public Task<int> Exited { get; }
+
+    public IReadOnlyList<string> StderrTail
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return [.. _stderr];
+            }
+        }
+    }
+
+    public async Task<int> StopAsync(CancellationToken cancellationToken)
+    {
+        _input.Complete();
+        if (await WaitAsync(_options.StopTimeout, cancellationToken))
+        {
+            return await Exited;
+        }
+
+        LogInterrupting(_logger, _sessionId, Id);
+        await _graceful.CancelAsync();
+        if (await WaitAsync(_options.KillTimeout, cancellationToken))
+        {
+            return await Exited;
+        }
+
+        Kill();
+        return await Exited;
+    }
+
+    public void Kill()
+    {
+        if (!Exited.IsCompleted)
+        {
+            LogKilling(_logger, _sessionId, Id);
+        }
+
+        _forceful.Cancel();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await Exited;
+        _input.Dispose();
+        _graceful.Dispose();
+        _forceful.Dispose();
+    }
+
+    private async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Exited.WaitAsync(timeout, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<int> WaitForExitAsync()
+    {
+        int exitCode;
+        try
+        {
+            var result = await _task;
+            exitCode = result.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            exitCode = -1;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            LogFailed(_logger, ex, _sessionId, Id);
+            exitCode = -2;
+        }
+
+        _supervisor.Untrack(this);
+        LogExited(_logger, _sessionId, Id, exitCode);
+        return exitCode;
+    }
+
+    private void OnStderrLine(string line)
+    {
+        var redacted = SecretRedactor.Redact(line);
+        lock (_stderr)
+        {
+            _stderr.Enqueue(redacted);
+            while (_stderr.Count > _options.StderrTailLines)
+            {
+                _stderr.Dequeue();
+            }
+        }
+
+        LogStderr(_logger, _sessionId, redacted);
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "FFmpeg {ProcessId} started for session {SessionId}")]
+    private static partial void LogStarted(ILogger logger, string sessionId, int processId);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "FFmpeg {ProcessId} of session {SessionId} exited with code {ExitCode}")]
+    private static partial void LogExited(ILogger logger, string sessionId, int processId, int exitCode);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "FFmpeg {ProcessId} of session {SessionId} did not finish in time; interrupting it")]
+    private static partial void LogInterrupting(ILogger logger, string sessionId, int processId);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Killing FFmpeg {ProcessId} of session {SessionId}")]
+    private static partial void LogKilling(ILogger logger, string sessionId, int processId);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "FFmpeg of session {SessionId}: {Line}")]
+    private static partial void LogStderr(ILogger logger, string sessionId, string line);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "FFmpeg {ProcessId} of session {SessionId} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string sessionId, int processId);
+}

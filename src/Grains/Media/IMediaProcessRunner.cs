@@ -1,0 +1,10 @@
+using LiveStream.Sessions;
+
+namespace LiveStream.Media;
+
+/// <summary>The seam between a session and FFmpeg: unit tests use a stand-in, the rest use the real binary.</summary>
+public interface IMediaProcessRunner
+{
+    /// <summary>Starts a process that reads <paramref name="input"/> until it completes.</summary>
+    IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input);
+}

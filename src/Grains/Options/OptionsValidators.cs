@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Options;
+
+namespace LiveStream.Options;
+
+/// <summary>Validates <see cref="LiveStreamOptions"/>; each message names the configuration key.</summary>
+internal sealed class LiveStreamOptionsValidator : IValidateOptions<LiveStreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LiveStreamOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataPath))
+        {
+            errors.Add("LiveStream:DataPath must name a folder.");
+        }
+
+        if (options.AdminToken is { Length: > 0 and < 16 })
+        {
+            errors.Add("LiveStream:AdminToken must be at least 16 characters.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Validates <see cref="ClusterHostingOptions"/>.</summary>
+internal sealed class ClusterHostingOptionsValidator : IValidateOptions<ClusterHostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ClusterHostingOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ClusterId))
+        {
+            errors.Add("LiveStream:Cluster:ClusterId must not be empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            errors.Add("LiveStream:Cluster:ServiceId must not be empty.");
+        }
+
+        if (options.SiloPort is <= 0 or > 65535)
+        {
+            errors.Add("LiveStream:Cluster:SiloPort must be a TCP port (1-65535).");
+        }
+
+        if (options.GatewayPort is <= 0 or > 65535)
+        {
+            errors.Add("LiveStream:Cluster:GatewayPort must be a TCP port (1-65535).");
+        }
+
+        if (options.PrimarySiloPort is < 0 or > 65535)
+        {
+            errors.Add("LiveStream:Cluster:PrimarySiloPort must be 0 or a TCP port.");
+        }
+
+        if (!System.Net.IPAddress.TryParse(options.AdvertisedAddress, out _))
+        {
+            errors.Add("LiveStream:Cluster:AdvertisedAddress must be an IP address.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Validates <see cref="FfmpegOptions"/>.</summary>
+internal sealed class FfmpegOptionsValidator : IValidateOptions<FfmpegOptions>
+{
+    private static readonly string[] Presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+
+    public ValidateOptionsResult Validate(string? name, FfmpegOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            errors.Add("LiveStream:Ffmpeg:Path must name the ffmpeg executable.");
+        }
+
+        if (!Presets.Contains(options.Preset, StringComparer.Ordinal))
+        {
+            errors.Add($"LiveStream:Ffmpeg:Preset must be one of {string.Join(", ", Presets)}.");
+        }
+
+        if (options.HlsSegmentSeconds is < 1 or > 10)
+        {
+            errors.Add("LiveStream:Ffmpeg:HlsSegmentSeconds must be between 1 and 10.");
+        }
+
+        if (options.StopTimeout <= TimeSpan.Zero || options.KillTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("LiveStream:Ffmpeg:StopTimeout and LiveStream:Ffmpeg:KillTimeout must be positive.");
+        }
+
+        if (options.StderrTailLines is < 1 or > 1000)
+        {
+            errors.Add("LiveStream:Ffmpeg:StderrTailLines must be between 1 and 1000.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Validates <see cref="SessionOptions"/>.</summary>
+internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SessionOptions options)
+    {
+        var errors = new List<string>();
+        if (options.BufferBytes is < 64 * 1024 or > 1024 * 1024 * 1024)
+        {
+            errors.Add("LiveStream:Session:BufferBytes must be between 65536 and 1073741824.");
+        }
+
+        if (options.HistoryLimit is < 1 or > 10000)
+        {
+            errors.Add("LiveStream:Session:HistoryLimit must be between 1 and 10000.");
+        }
+
+        if (options.TickInterval < TimeSpan.FromMilliseconds(50) || options.TickInterval > TimeSpan.FromSeconds(10))
+        {
+            errors.Add("LiveStream:Session:TickInterval must be between 00:00:00.05 and 00:00:10.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

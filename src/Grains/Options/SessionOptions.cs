@@ -1,0 +1,17 @@
+namespace LiveStream.Options;
+
+/// <summary>Live session limits (section <c>LiveStream:Session</c>).</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "LiveStream:Session";
+
+    /// <summary>Bytes a session may hold committed but not yet written to FFmpeg. Default 8 MiB.</summary>
+    public int BufferBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Sessions (the live one included) kept per stream for the API. Default 50.</summary>
+    public int HistoryLimit { get; set; } = 50;
+
+    /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,95 @@
+using System.Buffers;
+using System.Threading.Channels;
+
+namespace LiveStream.Sessions;
+
+/// <summary>
+/// The bounded queue between a session's grain turns and its FFmpeg pump. The grain commits into it without
+/// waiting; the pump drains it into FFmpeg's stdin outside any grain turn. Memory is bounded by
+/// <see cref="Capacity"/> bytes (one chunk may always enter an empty buffer, so a chunk larger than the capacity
+/// cannot wedge a session).
+/// </summary>
+public sealed class SessionBuffer : IDisposable
+{
+    private readonly Channel<BufferedChunk> _chunks = Channel.CreateUnbounded<BufferedChunk>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    private long _bufferedBytes;
+
+    public SessionBuffer(int capacity) => Capacity = capacity;
+
+    /// <summary>The most bytes the buffer holds (one chunk may exceed it when the buffer is empty).</summary>
+    public int Capacity { get; }
+
+    /// <summary>Bytes committed and not yet written to the consumer.</summary>
+    public long BufferedBytes => Interlocked.Read(ref _bufferedBytes);
+
+    /// <summary>True when <paramref name="length"/> more bytes fit now.</summary>
+    public bool HasRoomFor(int length)
+    {
+        var buffered = BufferedBytes;
+        return buffered == 0 || buffered + length <= Capacity;
+    }
+
+    /// <summary>Copies <paramref name="data"/> in. The caller checked <see cref="HasRoomFor"/>.</summary>
+    public void Add(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        var array = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(array);
+        Interlocked.Add(ref _bufferedBytes, data.Length);
+        if (!_chunks.Writer.TryWrite(new BufferedChunk(array, data.Length)))
+        {
+            Interlocked.Add(ref _bufferedBytes, -data.Length);
+            ArrayPool<byte>.Shared.Return(array);
+            throw new InvalidOperationException("The session buffer is complete.");
+        }
+    }
+
+    /// <summary>No more bytes will be added: the consumer sees the end after the last chunk.</summary>
+    public void Complete() => _chunks.Writer.TryComplete();
+
+    /// <summary>Writes every chunk, in order, to <paramref name="destination"/> until <see cref="Complete"/>.</summary>
+    public async Task DrainToAsync(Stream destination, CancellationToken cancellationToken)
+    {
+        var reader = _chunks.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken))
+        {
+            while (reader.TryRead(out var chunk))
+            {
+                try
+                {
+                    await destination.WriteAsync(chunk.Array.AsMemory(0, chunk.Length), cancellationToken);
+                }
+                finally
+                {
+                    Release(chunk);
+                }
+            }
+
+            await destination.FlushAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Drops whatever is still queued and returns its memory.</summary>
+    public void Dispose()
+    {
+        Complete();
+        while (_chunks.Reader.TryRead(out var chunk))
+        {
+            Release(chunk);
+        }
+    }
+
+    private void Release(BufferedChunk chunk)
+    {
+        Interlocked.Add(ref _bufferedBytes, -chunk.Length);
+        ArrayPool<byte>.Shared.Return(chunk.Array);
+    }
+
+    private readonly record struct BufferedChunk(byte[] Array, int Length);
+}

@@ -1,0 +1,25 @@
+using LiveStream.Sessions;
+using Microsoft.Extensions.Logging;
+
+namespace LiveStream.Streams;
+
+internal sealed partial class StreamGrain
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Session {SessionId} of stream {StreamId} started (FFmpeg {ProcessId})")]
+    private static partial void LogSessionStarted(ILogger logger, string sessionId, string streamId, int processId);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Session {SessionId} {State}: {Reason} after {Bytes} bytes")]
+    private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionState state, string reason, long bytes);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Session {SessionId}: publisher of epoch {Epoch} superseded by a newer one")]
+    private static partial void LogSuperseded(ILogger logger, string sessionId, int epoch);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Session {SessionId}: second publisher rejected (policy reject)")]
+    private static partial void LogRejected(ILogger logger, string sessionId);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Session {SessionId}: FFmpeg {ProcessId} exited unexpectedly with code {ExitCode}")]
+    private static partial void LogFfmpegDied(ILogger logger, string sessionId, int processId, int exitCode);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Session {SessionId} is live while its grain deactivates ({Reason}); ending it")]
+    private static partial void LogDeactivatingLive(ILogger logger, string sessionId, string reason);
+}

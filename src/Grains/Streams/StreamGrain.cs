@@ -1,0 +1,331 @@
+using System.Security.Cryptography;
+using LiveStream.Ingest;
+using LiveStream.Media;
+using LiveStream.Options;
+using LiveStream.Sessions;
+using LiveStream.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LiveStream.Streams;
+
+/// <summary>
+/// The one grain of a stream. A grain turn only commits bytes (archive + bounded buffer); the FFmpeg pump drains
+/// the buffer outside any turn, so control calls never wait behind a stalled FFmpeg.
+/// </summary>
+[GrainType("livestream.stream")]
+internal sealed partial class StreamGrain(
+    [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
+    IMediaProcessRunner runner,
+    IOptions<LiveStreamOptions> liveStreamOptions,
+    IOptions<SessionOptions> sessionOptions,
+    LiveStreamInstruments instruments,
+    TimeProvider time,
+    ILogger<StreamGrain> logger) : Grain, IStreamGrain
+{
+    private const int MaxArchiveRead = 1024 * 1024;
+
+    private LiveSession? _live;
+    private IGrainTimer? _tick;
+
+    private string StreamId => this.GetPrimaryKeyString();
+
+    private string DataPath => liveStreamOptions.Value.FullDataPath;
+
+    public async Task<StreamInfo> CreateAsync(CreateStreamCommand command)
+    {
+        if (state.RecordExists)
+        {
+            throw new InvalidOperationException("The stream exists already.");
+        }
+
+        state.State = new StreamRecord
+        {
+            Name = command.Name,
+            KeyHash = command.KeyHash,
+            Outputs = [.. command.Outputs],
+            Settings = command.Settings,
+            CreatedAt = time.GetUtcNow(),
+        };
+        await state.WriteStateAsync();
+        return ToInfo();
+    }
+
+    public Task<StreamInfo?> GetAsync() => Task.FromResult(state.RecordExists ? ToInfo() : null);
+
+    public async Task<ConnectResult> ConnectAsync(ConnectRequest request)
+    {
+        if (!state.RecordExists || !CryptographicOperations.FixedTimeEquals(request.KeyHash, state.State.KeyHash))
+        {
+            return ConnectResult.Refused(CloseCodes.UnknownKey, "unknown stream key");
+        }
+
+        var record = state.State;
+        if (_live is not null)
+        {
+            if (record.Settings.DuplicatePolicy == DuplicatePolicy.Reject && _live.Record.State == SessionState.Active)
+            {
+                LogRejected(logger, _live.Record.Id);
+                return ConnectResult.Refused(CloseCodes.AlreadyLive, "stream already has a live publisher");
+            }
+
+            // Takeover: the newer connection wins; writes of the older epoch are refused from now on.
+            if (_live.Record.State == SessionState.Active)
+            {
+                _live.Record.SupersededPublishers++;
+                LogSuperseded(logger, _live.Record.Id, _live.Record.ConnectionEpoch);
+            }
+            else
+            {
+                _live.Record.Reconnects++;
+            }
+
+            _live.Record.State = SessionState.Active;
+            _live.Record.DisconnectedAt = null;
+            _live.Record.ConnectionEpoch = ++record.LastEpoch;
+            await state.WriteStateAsync();
+            return Accepted(_live, record.Settings);
+        }
+
+        var live = StartSession(record);
+        await state.WriteStateAsync();
+        return Accepted(live, record.Settings);
+    }
+
+    public async Task<WriteResult> WriteAsync(ChunkWrite write)
+    {
+        if (_live is null || write.Epoch != _live.Record.ConnectionEpoch)
+        {
+            return Closed(write.Epoch);
+        }
+
+        var committed = _live.Committed;
+        if (write.Offset > committed)
+        {
+            return new WriteResult(WriteOutcome.Gap, committed, CloseCodes.ProtocolViolation, $"gap: expected offset {committed}, got {write.Offset}");
+        }
+
+        // Overlap with committed bytes is trimmed: a resend is harmless.
+        var skip = committed - write.Offset;
+        if (skip >= write.Data.Length)
+        {
+            return new WriteResult(WriteOutcome.Committed, committed);
+        }
+
+        var data = write.Data[(int)skip..];
+        if (!_live.Pipeline.HasRoomFor(data.Length))
+        {
+            return new WriteResult(WriteOutcome.BufferFull, committed);
+        }
+
+        await _live.Pipeline.CommitAsync(data, CancellationToken.None);
+        _live.Committed += data.Length;
+        _live.Record.BytesIngested = _live.Committed;
+        instruments.IngestBytes.Add(data.Length);
+        instruments.IngestChunks.Add(1);
+        return new WriteResult(WriteOutcome.Committed, _live.Committed);
+    }
+
+    public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
+    {
+        if (_live is null || epoch != _live.Record.ConnectionEpoch)
+        {
+            return;
+        }
+
+        // Until the reconnect window exists, every close ends the session.
+        await EndSessionAsync(SessionState.Ended, kind == DisconnectKind.End ? "publisher ended" : "publisher disconnected", closeCode);
+    }
+
+    public Task<SessionStatus?> GetSessionAsync(string sessionId)
+    {
+        var record = state.RecordExists ? state.State.Sessions.Find(s => s.Id == sessionId) : null;
+        return Task.FromResult(record is null ? null : ToStatus(record));
+    }
+
+    public Task<IReadOnlyList<SessionStatus>> ListSessionsAsync()
+    {
+        IReadOnlyList<SessionStatus> sessions = state.RecordExists
+            ? [.. state.State.Sessions.AsEnumerable().Reverse().Select(ToStatus)]
+            : [];
+        return Task.FromResult(sessions);
+    }
+
+    public async Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes)
+    {
+        var record = state.RecordExists ? state.State.Sessions.Find(s => s.Id == sessionId) : null;
+        var path = SessionPipeline.ArchivePath(DataPath, sessionId);
+        if (record is not { HasArchive: true } || !File.Exists(path))
+        {
+            return new ArchiveRead(false, 0, []);
+        }
+
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous);
+        var length = file.Length;
+        if (offset < 0 || offset >= length)
+        {
+            return new ArchiveRead(true, length, []);
+        }
+
+        var buffer = new byte[(int)Math.Min(Math.Clamp(maxBytes, 1, MaxArchiveRead), length - offset)];
+        file.Position = offset;
+        await file.ReadExactlyAsync(buffer);
+        return new ArchiveRead(true, length, buffer);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_live is not null)
+        {
+            LogDeactivatingLive(logger, _live.Record.Id, reason.Description);
+            await EndSessionAsync(SessionState.Ended, "grain deactivated", CloseCodes.GatewayRestarting, cancellationToken);
+        }
+    }
+
+    private LiveSession StartSession(StreamRecord record)
+    {
+        var sessionId = SessionIds.NewSessionId(StreamId);
+        var hasHls = record.Outputs.Any(o => o.Type == OutputType.Hls);
+        var hasArchive = SessionPipeline.WantsArchive(record.Outputs);
+        var spec = new MediaProcessSpec(sessionId, record.Outputs, SessionPipeline.HlsDirectory(DataPath, sessionId));
+        var pipeline = SessionPipeline.Start(
+            spec,
+            hasArchive ? SessionPipeline.ArchivePath(DataPath, sessionId) : null,
+            sessionOptions.Value.BufferBytes,
+            runner);
+
+        var session = new SessionRecord
+        {
+            Id = sessionId,
+            State = SessionState.Active,
+            StartedAt = time.GetUtcNow(),
+            ConnectionEpoch = ++record.LastEpoch,
+            FfmpegPid = pipeline.Process?.Id,
+            HlsUrl = hasHls ? $"/hls/{sessionId}/index.m3u8" : null,
+            HasArchive = hasArchive,
+        };
+        record.Sessions.Add(session);
+        var excess = record.Sessions.Count - sessionOptions.Value.HistoryLimit;
+        if (excess > 0)
+        {
+            record.Sessions.RemoveRange(0, excess);
+        }
+
+        _live = new LiveSession(session, pipeline);
+        instruments.SessionsActive.Add(1);
+        if (pipeline.Process is not null)
+        {
+            instruments.FfmpegProcesses.Add(1);
+        }
+
+        _tick ??= this.RegisterGrainTimer(
+            OnTickAsync,
+            new GrainTimerCreationOptions(sessionOptions.Value.TickInterval, sessionOptions.Value.TickInterval) { KeepAlive = true });
+        LogSessionStarted(logger, sessionId, StreamId, session.FfmpegPid ?? 0);
+        return _live;
+    }
+
+    private async Task OnTickAsync(CancellationToken cancellationToken)
+    {
+        if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
+        {
+            var exitCode = await process.Exited;
+            LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+            await EndSessionAsync(SessionState.Failed, $"ffmpeg exited with code {exitCode}", CloseCodes.SessionFailed, cancellationToken);
+        }
+    }
+
+    private async Task EndSessionAsync(SessionState endState, string reason, int closeCode, CancellationToken cancellationToken = default)
+    {
+        var live = _live!;
+        _live = null;
+        _tick?.Dispose();
+        _tick = null;
+
+        try
+        {
+            await live.Pipeline.StopAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await live.Pipeline.DisposeAsync();
+        }
+
+        live.Record.State = endState;
+        live.Record.EndedAt = time.GetUtcNow();
+        live.Record.EndReason = reason;
+        live.Record.CloseCode = closeCode;
+        live.Record.FfmpegPid = null;
+        instruments.SessionsActive.Add(-1);
+        if (live.Pipeline.Process is not null)
+        {
+            instruments.FfmpegProcesses.Add(-1);
+        }
+
+        await state.WriteStateAsync(cancellationToken);
+        LogSessionEnded(logger, live.Record.Id, endState, reason, live.Committed);
+    }
+
+    private WriteResult Closed(int epoch)
+    {
+        if (_live is not null && epoch < _live.Record.ConnectionEpoch)
+        {
+            return new WriteResult(WriteOutcome.Closed, _live.Committed, CloseCodes.Superseded, "superseded by a newer publisher");
+        }
+
+        var ended = state.RecordExists ? state.State.Sessions.FindLast(s => s.ConnectionEpoch >= epoch) : null;
+        return ended switch
+        {
+            { State: SessionState.Failed } => new WriteResult(WriteOutcome.Closed, ended.BytesIngested, CloseCodes.SessionFailed, ended.EndReason ?? "session failed"),
+            { ConnectionEpoch: var e } when e > epoch => new WriteResult(WriteOutcome.Closed, 0, CloseCodes.Superseded, "superseded by a newer publisher"),
+            _ => new WriteResult(WriteOutcome.Closed, ended?.BytesIngested ?? 0, CloseCodes.Normal, "session ended"),
+        };
+    }
+
+    private static ConnectResult Accepted(LiveSession live, StreamSettings settings) => new(
+        true, 0, null, live.Record.Id, live.Record.ConnectionEpoch, live.Committed,
+        settings.ReconnectWindowSeconds, live.Record.HlsUrl);
+
+    private StreamInfo ToInfo()
+    {
+        var record = state.State;
+        var current = _live?.Record;
+        var streamState = current?.State switch
+        {
+            SessionState.Active => StreamState.Live,
+            SessionState.Disconnected => StreamState.Disconnected,
+            _ => StreamState.Idle,
+        };
+        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt);
+    }
+
+    private SessionStatus ToStatus(SessionRecord record)
+    {
+        var live = _live?.Record == record ? _live : null;
+        return new SessionStatus(
+            record.Id,
+            StreamId,
+            record.State,
+            record.StartedAt,
+            record.EndedAt,
+            record.ConnectionEpoch,
+            record.Reconnects,
+            live?.Committed ?? record.BytesIngested,
+            new FfmpegStatus(live?.Pipeline.Process?.Id, record.FfmpegRestarts),
+            record.SupersededPublishers,
+            record.DisconnectedAt,
+            live?.Pipeline.BufferedBytes ?? 0,
+            record.EndReason,
+            record.HlsUrl,
+            record.HasArchive);
+    }
+
+    private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline)
+    {
+        public SessionRecord Record { get; } = record;
+
+        public SessionPipeline Pipeline { get; } = pipeline;
+
+        public long Committed { get; set; }
+    }
+}

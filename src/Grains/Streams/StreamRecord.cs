@@ -1,0 +1,59 @@
+using LiveStream.Sessions;
+
+namespace LiveStream.Streams;
+
+/// <summary>A stream's persisted state: its definition and its recent sessions (newest last).</summary>
+[GenerateSerializer, Alias("livestream.StreamRecord")]
+public sealed class StreamRecord
+{
+    [Id(0)] public string Name { get; set; } = "";
+
+    [Id(1)] public byte[] KeyHash { get; set; } = [];
+
+    [Id(2)] public List<OutputSpec> Outputs { get; set; } = [];
+
+    [Id(3)] public StreamSettings Settings { get; set; } = new();
+
+    [Id(4)] public DateTimeOffset CreatedAt { get; set; }
+
+    [Id(5)] public List<SessionRecord> Sessions { get; set; } = [];
+
+    [Id(6)] public int LastEpoch { get; set; }
+}
+
+/// <summary>A session's persisted state.</summary>
+[GenerateSerializer, Alias("livestream.SessionRecord")]
+public sealed class SessionRecord
+{
+    [Id(0)] public string Id { get; set; } = "";
+
+    [Id(1)] public SessionState State { get; set; }
+
+    [Id(2)] public DateTimeOffset StartedAt { get; set; }
+
+    [Id(3)] public DateTimeOffset? EndedAt { get; set; }
+
+    [Id(4)] public int ConnectionEpoch { get; set; }
+
+    [Id(5)] public int Reconnects { get; set; }
+
+    [Id(6)] public long BytesIngested { get; set; }
+
+    [Id(7)] public int? FfmpegPid { get; set; }
+
+    [Id(8)] public int FfmpegRestarts { get; set; }
+
+    [Id(9)] public int SupersededPublishers { get; set; }
+
+    [Id(10)] public DateTimeOffset? DisconnectedAt { get; set; }
+
+    [Id(11)] public string? EndReason { get; set; }
+
+    [Id(12)] public string? HlsUrl { get; set; }
+
+    [Id(13)] public bool HasArchive { get; set; }
+
+    [Id(14)] public int CloseCode { get; set; }
+
+    public bool IsLive => State is SessionState.Active or SessionState.Disconnected;
+}

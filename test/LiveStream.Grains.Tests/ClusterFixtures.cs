@@ -1,0 +1,64 @@
+using LiveStream.Hosting;
+using LiveStream.Media;
+using LiveStream.Streams;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>Builds in-process test clusters with the LiveStream silo services.</summary>
+public static class TestClusters
+{
+    public static InProcessTestCluster Build(string dataPath, IMediaProcessRunner? runner, int silos = 1, int bufferBytes = 256 * 1024)
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Configuration["LiveStream:DataPath"] = dataPath;
+            host.Configuration["LiveStream:Session:TickInterval"] = "00:00:00.100";
+            host.Configuration["LiveStream:Session:BufferBytes"] = bufferBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            host.Configuration["LiveStream:Ffmpeg:Preset"] = "ultrafast";
+            if (runner is not null)
+            {
+                host.Services.AddSingleton(runner);
+            }
+
+            host.Services.AddLiveStreamSiloServices();
+            host.AddLiveStreamTelemetry();
+        });
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(StorageNames.LiveStream));
+        return builder.Build();
+    }
+
+    public static string NewDataPath() => Directory.CreateTempSubdirectory("livestream-grains-").FullName;
+}
+
+/// <summary>One cluster with a stand-in FFmpeg, shared by the grain tests.</summary>
+public sealed class FakeMediaClusterFixture : IAsyncLifetime
+{
+    public FakeMediaProcessRunner Runner { get; } = new();
+
+    public string DataPath { get; } = TestClusters.NewDataPath();
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IClusterClient Client => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = TestClusters.Build(DataPath, Runner);
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Directory.Delete(DataPath, recursive: true);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class FakeMediaCluster : ICollectionFixture<FakeMediaClusterFixture>
+{
+    public const string Name = "fake media cluster";
+}

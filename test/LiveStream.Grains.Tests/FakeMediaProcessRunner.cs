@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using LiveStream.Media;
+using LiveStream.Sessions;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>A stand-in for FFmpeg: drains the session buffer into memory, can stall or die on demand.</summary>
+public sealed class FakeMediaProcessRunner : IMediaProcessRunner
+{
+    private static int _nextId = 900_000;
+
+    public ConcurrentDictionary<string, List<FakeMediaProcess>> BySession { get; } = new();
+
+    public IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
+    {
+        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input);
+        BySession.AddOrUpdate(spec.SessionId, _ => [process], (_, list) =>
+        {
+            lock (list)
+            {
+                list.Add(process);
+            }
+
+            return list;
+        });
+        return process;
+    }
+
+    public IReadOnlyList<FakeMediaProcess> For(string sessionId) =>
+        BySession.TryGetValue(sessionId, out var list) ? [.. list] : [];
+}
+
+public sealed class FakeMediaProcess : IMediaProcess
+{
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly GateStream _stdin = new();
+    private readonly CancellationTokenSource _kill = new();
+    private readonly Task _pump;
+
+    public FakeMediaProcess(int id, SessionBuffer input)
+    {
+        Id = id;
+        _pump = PumpAsync(input);
+    }
+
+    public int Id { get; }
+
+    public Task<int> Exited => _exited.Task;
+
+    public IReadOnlyList<string> StderrTail => [];
+
+    public bool StopRequested { get; private set; }
+
+    public bool Killed { get; private set; }
+
+    /// <summary>Bytes the process has read from stdin so far.</summary>
+    public byte[] Received => _stdin.Snapshot();
+
+    /// <summary>Stops reading stdin until <see cref="Resume"/> (like SIGSTOP).</summary>
+    public void Stall() => _stdin.Shut();
+
+    public void Resume() => _stdin.Open();
+
+    /// <summary>Exits on its own, as a crashing FFmpeg would.</summary>
+    public void Crash(int exitCode = 1) => _exited.TrySetResult(exitCode);
+
+    public async Task<int> StopAsync(CancellationToken cancellationToken)
+    {
+        StopRequested = true;
+        await _pump.WaitAsync(cancellationToken);
+        _exited.TrySetResult(0);
+        return await Exited;
+    }
+
+    public void Kill()
+    {
+        // Like a real process: killing one that already exited does nothing.
+        Killed |= !_exited.Task.IsCompleted;
+        _kill.Cancel();
+        _stdin.Open();
+        _exited.TrySetResult(-9);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task PumpAsync(SessionBuffer input)
+    {
+        try
+        {
+            await input.DrainToAsync(_stdin, _kill.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>A write-only stream that records bytes and can block writers.</summary>
+    private sealed class GateStream : Stream
+    {
+        private readonly MemoryStream _data = new();
+        private volatile TaskCompletionSource _open = CompletedGate();
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public void Shut() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public byte[] Snapshot()
+        {
+            lock (_data)
+            {
+                return _data.ToArray();
+            }
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await _open.Task.WaitAsync(cancellationToken);
+            lock (_data)
+            {
+                _data.Write(buffer.Span);
+            }
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private static TaskCompletionSource CompletedGate()
+        {
+            var tcs = new TaskCompletionSource();
+            tcs.SetResult();
+            return tcs;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using LiveStream.Ingest;
+using LiveStream.Sessions;
+using LiveStream.Streams;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>Creates streams straight through the grains, as the API does.</summary>
+public static class StreamFactory
+{
+    public static async Task<(IStreamGrain Grain, byte[] KeyHash)> CreateAsync(
+        IGrainFactory grains,
+        IReadOnlyList<OutputSpec>? outputs = null,
+        DuplicatePolicy policy = DuplicatePolicy.Takeover)
+    {
+        var id = SessionIds.NewStreamId();
+        var hash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
+        var grain = grains.GetGrain<IStreamGrain>(id);
+        await grain.CreateAsync(new CreateStreamCommand("test", hash, outputs ?? [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)], new StreamSettings(DuplicatePolicy: policy)));
+        await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
+        return (grain, hash);
+    }
+
+    public static Task<ConnectResult> ConnectAsync(IStreamGrain grain, byte[] keyHash) =>
+        grain.ConnectAsync(new ConnectRequest(keyHash, IngestProtocol.V1, "test-gateway", Guid.NewGuid().ToString("N")));
+
+    public static async Task<long> WriteAllAsync(IStreamGrain grain, int epoch, long offset, IEnumerable<ReadOnlyMemory<byte>> chunks)
+    {
+        foreach (var chunk in chunks)
+        {
+            while (true)
+            {
+                var result = await grain.WriteAsync(new ChunkWrite(epoch, offset, chunk));
+                if (result.Outcome == WriteOutcome.Committed)
+                {
+                    offset = result.Committed;
+                    break;
+                }
+
+                Assert.Equal(WriteOutcome.BufferFull, result.Outcome);
+                await Task.Delay(10);
+            }
+        }
+
+        return offset;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Security.Cryptography;
+using LiveStream.Ingest;
+using LiveStream.Sessions;
+using LiveStream.Streams;
+using LiveStream.Testing;
+
+namespace LiveStream.Grains.Tests;
+
+[Collection(FakeMediaCluster.Name)]
+public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private IGrainFactory Grains => fixture.Client;
+
+    [Fact(Timeout = 30_000)]
+    public async Task Connect_to_a_stream_that_does_not_exist_is_refused_with_4401()
+    {
+        var grain = Grains.GetGrain<IStreamGrain>(SessionIds.NewStreamId());
+
+        var result = await StreamFactory.ConnectAsync(grain, SHA256.HashData([1, 2, 3]));
+
+        Assert.False(result.Accepted);
+        Assert.Equal(CloseCodes.UnknownKey, result.CloseCode);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Connect_with_the_wrong_key_hash_is_refused_with_4401_and_starts_nothing()
+    {
+        var (grain, _) = await StreamFactory.CreateAsync(Grains);
+
+        var result = await StreamFactory.ConnectAsync(grain, SHA256.HashData([9, 9, 9]));
+
+        Assert.False(result.Accepted);
+        Assert.Equal(CloseCodes.UnknownKey, result.CloseCode);
+        Assert.Empty(await grain.ListSessionsAsync());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task First_connection_starts_an_active_session_with_one_process()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+
+        var result = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.True(result.Accepted);
+        Assert.Equal(1, result.Epoch);
+        Assert.Equal(0, result.ResumeFrom);
+        var status = await grain.GetSessionAsync(result.SessionId!);
+        Assert.NotNull(status);
+        Assert.Equal(SessionState.Active, status.State);
+        var process = Assert.Single(fixture.Runner.For(result.SessionId!));
+        Assert.Equal(process.Id, status.Ffmpeg.Pid);
+        Assert.Equal(StreamState.Live, (await grain.GetAsync())!.State);
+        Assert.Equal(result.SessionId, (await grain.GetAsync())!.CurrentSessionId);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Writes_are_committed_in_offset_order_and_overlap_is_trimmed()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var bytes = RandomNumberGenerator.GetBytes(10_000);
+
+        var first = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, bytes.AsMemory(0, 4000)));
+        var resend = await grain.WriteAsync(new ChunkWrite(session.Epoch, 1000, bytes.AsMemory(1000, 2000)));
+        var overlap = await grain.WriteAsync(new ChunkWrite(session.Epoch, 3000, bytes.AsMemory(3000, 7000)));
+
+        Assert.Equal((WriteOutcome.Committed, 4000L), (first.Outcome, first.Committed));
+        Assert.Equal((WriteOutcome.Committed, 4000L), (resend.Outcome, resend.Committed));
+        Assert.Equal((WriteOutcome.Committed, 10_000L), (overlap.Outcome, overlap.Committed));
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+        await Eventually.HoldsAsync(() => process.Received.Length == bytes.Length, Timeout, "the process to read every byte");
+        Assert.Equal(bytes, process.Received);
+        Assert.Equal(10_000, (await grain.GetSessionAsync(session.SessionId!))!.BytesIngested);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_write_past_the_committed_offset_is_a_gap_and_commits_nothing()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[100]));
+
+        var gap = await grain.WriteAsync(new ChunkWrite(session.Epoch, 101, new byte[100]));
+
+        Assert.Equal(WriteOutcome.Gap, gap.Outcome);
+        Assert.Equal(CloseCodes.ProtocolViolation, gap.CloseCode);
+        Assert.Equal(100, gap.Committed);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task End_stops_the_process_gracefully_and_the_next_connection_starts_a_new_session()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var first = await StreamFactory.ConnectAsync(grain, hash);
+        var payload = RandomNumberGenerator.GetBytes(5000);
+        await grain.WriteAsync(new ChunkWrite(first.Epoch, 0, payload));
+
+        await grain.DisconnectAsync(first.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        var process = Assert.Single(fixture.Runner.For(first.SessionId!));
+        Assert.True(process.StopRequested);
+        Assert.False(process.Killed);
+        Assert.Equal(payload, process.Received);
+        var ended = (await grain.GetSessionAsync(first.SessionId!))!;
+        Assert.Equal(SessionState.Ended, ended.State);
+        Assert.NotNull(ended.EndedAt);
+        Assert.Null(ended.Ffmpeg.Pid);
+        Assert.Equal(StreamState.Idle, (await grain.GetAsync())!.State);
+        var late = await grain.WriteAsync(new ChunkWrite(first.Epoch, 5000, new byte[10]));
+        Assert.Equal(WriteOutcome.Closed, late.Outcome);
+
+        var second = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.True(second.Accepted);
+        Assert.NotEqual(first.SessionId, second.SessionId);
+        Assert.Equal(0, second.ResumeFrom);
+        var sessions = await grain.ListSessionsAsync();
+        Assert.Equal([second.SessionId, first.SessionId], sessions.Select(s => s.Id));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_second_publisher_takes_over_and_the_older_epoch_can_no_longer_write()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var older = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(older.Epoch, 0, new byte[100]));
+
+        var newer = await StreamFactory.ConnectAsync(grain, hash);
+        var stale = await grain.WriteAsync(new ChunkWrite(older.Epoch, 100, new byte[100]));
+
+        Assert.Equal(older.SessionId, newer.SessionId);
+        Assert.Equal(older.Epoch + 1, newer.Epoch);
+        Assert.Equal(100, newer.ResumeFrom);
+        Assert.Equal(WriteOutcome.Closed, stale.Outcome);
+        Assert.Equal(CloseCodes.Superseded, stale.CloseCode);
+        Assert.Single(fixture.Runner.For(older.SessionId!));
+        var status = (await grain.GetSessionAsync(older.SessionId!))!;
+        Assert.Equal(1, status.SupersededPublishers);
+        Assert.Equal(100, status.BytesIngested);
+
+        // The superseded connection's close must not end the session the newer one publishes to.
+        await grain.DisconnectAsync(older.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        Assert.Equal(SessionState.Active, (await grain.GetSessionAsync(older.SessionId!))!.State);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Policy_reject_refuses_a_second_publisher_with_4423()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, policy: DuplicatePolicy.Reject);
+        var first = await StreamFactory.ConnectAsync(grain, hash);
+
+        var second = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.False(second.Accepted);
+        Assert.Equal(CloseCodes.AlreadyLive, second.CloseCode);
+        Assert.Equal(first.Epoch, (await grain.GetSessionAsync(first.SessionId!))!.ConnectionEpoch);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_stalled_process_fills_the_bounded_buffer_but_status_and_end_still_answer()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+        process.Stall();
+
+        long offset = 0;
+        var chunk = new byte[32 * 1024];
+        WriteResult result;
+        var writes = 0;
+        do
+        {
+            result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, chunk));
+            offset = result.Committed;
+            Assert.True(++writes < 100, "the buffer never filled");
+        }
+        while (result.Outcome == WriteOutcome.Committed);
+
+        Assert.Equal(WriteOutcome.BufferFull, result.Outcome);
+        var status = (await grain.GetSessionAsync(session.SessionId!))!;
+        Assert.InRange(status.BufferedBytes, 1, 256 * 1024);
+
+        process.Resume();
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        Assert.Equal(SessionState.Ended, (await grain.GetSessionAsync(session.SessionId!))!.State);
+        Assert.Equal(offset, process.Received.Length);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_process_that_dies_fails_the_session_and_the_publisher_is_told_4500()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+
+        process.Crash(exitCode: 1);
+
+        var status = await Eventually.ReturnsAsync(
+            () => grain.GetSessionAsync(session.SessionId!), s => s!.State == SessionState.Failed, Timeout, "the session to fail");
+        Assert.Contains("exited with code 1", status!.EndReason, StringComparison.Ordinal);
+        var write = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[10]));
+        Assert.Equal((WriteOutcome.Closed, CloseCodes.SessionFailed), (write.Outcome, write.CloseCode));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Deactivating_the_grain_ends_the_live_session_and_stops_its_process()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+
+        await fixture.Cluster.DeactivateAsync(grain);
+
+        Assert.True(process.StopRequested || process.Killed);
+        Assert.True(process.Exited.IsCompleted);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Null_output_commits_and_counts_bytes_without_any_process()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, [new OutputSpec(OutputType.Null)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        var result = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[1234]));
+
+        Assert.Equal(1234, result.Committed);
+        Assert.Empty(fixture.Runner.For(session.SessionId!));
+        Assert.Null((await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Archive_holds_exactly_the_committed_bytes_in_order()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, [new OutputSpec(OutputType.Archive)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var capture = MediaCapture.Load("audio-only-opus");
+
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, capture.Bytes.AsMemory(0, 500)));
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        var archive = new MemoryStream();
+        ArchiveRead read;
+        do
+        {
+            read = await grain.ReadArchiveAsync(session.SessionId!, archive.Length, 16 * 1024);
+            Assert.True(read.Found);
+            archive.Write(read.Data);
+        }
+        while (read.Data.Length > 0);
+
+        Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive.ToArray())));
+    }
+}
