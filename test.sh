@@ -26,23 +26,24 @@ status=0
 # Suites run one after another: the end-to-end suite starts real silos, gateways and FFmpeg on a 2-core machine.
 for project in test/LiveStream.Grains.Tests test/LiveStream.Gateway.Tests test/LiveStream.EndToEnd.Tests; do
   echo "== $project"
-  log=$(mktemp)
-  if ! dotnet test "$project" -c "$configuration" --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log"; then
+  results=$(mktemp -d)
+  if ! dotnet test "$project" -c "$configuration" --no-build --nologo \
+      --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" --results-directory "$results"; then
     status=1
   fi
-  # vstest summary: "Failed!  - Failed: 1, Passed: 9, Skipped: 0, Total: 10, Duration: ..."
-  summary=$(grep -E '^(Passed|Failed)!' "$log" | tail -n 1 || true)
-  if [[ -z "$summary" ]]; then
-    echo "no test summary for $project"
+  trx="$results/results.trx"
+  if [[ ! -f "$trx" ]]; then
+    echo "no test results for $project"
     failed=$((failed + 1))
     status=1
   else
-    p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$summary")
-    f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$summary")
-    s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$summary")
-    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    counters=$(grep -o '<Counters [^>]*>' "$trx")
+    count() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
+    p=$(count passed); f=$(count failed); t=$(count total); e=$(count executed)
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+    if ((t == 0)); then echo "$project ran no test"; status=1; fi
   fi
-  rm -f "$log"
+  rm -rf "$results"
 done
 
 echo "$passed passed, $failed failed, $skipped skipped"

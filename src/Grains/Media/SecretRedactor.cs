@@ -27,7 +27,7 @@ public static partial class SecretRedactor
     /// <summary>An ingest path with its key masked; other paths unchanged.</summary>
     public static string RedactPath(string path) => IngestPath().Replace(path, m => m.Groups["prefix"].Value + Mask);
 
-    [GeneratedRegex(@"(?<prefix>rtmps?://[^/\s'""]+/)(?<rest>[^\s'""]+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<prefix>rtmps?://[^/\s'""]+/)(?<rest>[^\s'""]+?)(?=:?(?:[\s'""]|$))", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex RtmpUrl();
 
     [GeneratedRegex(@"(?<prefix>/stream/live/)[^/?\s'""]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using LiveStream.Testing;
+
+namespace LiveStream.EndToEnd.Tests;
+
+/// <summary>
+/// A silo and a gateway as separate processes on loopback ports (localhost clustering), sharing a temporary
+/// data folder. Every secret the tests create is remembered so the log test can look for it.
+/// </summary>
+public sealed class LiveStreamProcesses : IAsyncLifetime
+{
+    public const int MaxMessageBytes = 1024 * 1024;
+
+    private readonly List<ManagedProcess> _processes = [];
+
+    public string DataPath { get; } = Directory.CreateTempSubdirectory("livestream-e2e-").FullName;
+
+    public string AdminToken { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+    public Uri GatewayUrl { get; private set; } = null!;
+
+    public HttpClient Api { get; private set; } = null!;
+
+    public ManagedProcess Silo { get; private set; } = null!;
+
+    public ManagedProcess Gateway { get; private set; } = null!;
+
+    /// <summary>Stream keys and other secrets handed out during the run.</summary>
+    public ConcurrentBag<string> Secrets { get; } = [];
+
+    public IEnumerable<string> AllOutput => _processes.SelectMany(p => p.Output);
+
+    public async Task InitializeAsync()
+    {
+        Secrets.Add(AdminToken);
+        var siloPort = FreePort.Next();
+        var clientPort = FreePort.Next();
+        var siloHttp = FreePort.Next();
+        var gatewayHttp = FreePort.Next();
+        string[] shared =
+        [
+            $"--LiveStream:DataPath={DataPath}",
+            $"--LiveStream:Cluster:SiloPort={siloPort}",
+            $"--LiveStream:Cluster:GatewayPort={clientPort}",
+            $"--LiveStream:Cluster:ClusterId=e2e-{Guid.NewGuid():N}",
+            "--LiveStream:Ffmpeg:Preset=ultrafast",
+            $"--LiveStream:Ingest:MaxMessageBytes={MaxMessageBytes}",
+            // Verbose logs, so the secrets test looks at everything an operator could turn on.
+            "--Logging:LogLevel:Default=Debug",
+            "--Logging:LogLevel:Orleans=Information",
+            "--Logging:LogLevel:Microsoft.Orleans=Information",
+            "--Logging:LogLevel:Polly=Information",
+        ];
+
+        Silo = Start("silo", RepoPaths.ProgramDll("Silo"), [.. shared, "--urls", $"http://127.0.0.1:{siloHttp}"]);
+        await WaitReadyAsync(Silo, new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
+
+        GatewayUrl = new Uri($"http://127.0.0.1:{gatewayHttp}");
+        Gateway = Start("gateway", RepoPaths.ProgramDll("Gateway"),
+        [
+            .. shared,
+            "--urls", GatewayUrl.ToString().TrimEnd('/'),
+            "--LiveStream:Gateway:HostSilo=false",
+            $"--LiveStream:AdminToken={AdminToken}",
+        ]);
+        await WaitReadyAsync(Gateway, new Uri(GatewayUrl, "/health/ready"));
+
+        Api = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(60) };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Api?.Dispose();
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+
+        Directory.Delete(DataPath, recursive: true);
+    }
+
+    /// <summary>Creates a stream through the API; remembers its key as a secret.</summary>
+    public async Task<CreatedStream> CreateStreamAsync(object? body = null)
+    {
+        using var response = await Api.PostAsJsonAsync("/api/streams", body ?? new { });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /api/streams: {(int)response.StatusCode} {text}");
+        var json = JsonDocument.Parse(text).RootElement;
+        var created = new CreatedStream(
+            json.GetProperty("id").GetString()!,
+            json.GetProperty("streamKey").GetString()!,
+            new Uri(json.GetProperty("ingestUrl").GetString()!));
+        Secrets.Add(created.Key);
+        return created;
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Api.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Polls a session until its state is one of <paramref name="states"/>.</summary>
+    public Task<JsonElement> WaitForSessionStateAsync(string sessionId, params string[] states) =>
+        Eventually.ReturnsAsync(
+            () => GetJsonAsync($"/api/sessions/{sessionId}"),
+            s => states.Contains(s.GetProperty("state").GetString()),
+            TimeSpan.FromSeconds(60),
+            $"session {sessionId} to be {string.Join(" or ", states)}");
+
+    private ManagedProcess Start(string name, string dll, IEnumerable<string> args)
+    {
+        Assert.True(File.Exists(dll), $"{dll} is not built");
+        var process = ManagedProcess.Start(name, "dotnet", [dll, .. args], new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" });
+        _processes.Add(process);
+        return process;
+    }
+
+    private static async Task WaitReadyAsync(ManagedProcess process, Uri ready)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(process.HasExited, $"{process.Name} exited while starting:\n{process.Tail()}");
+            try
+            {
+                using var response = await http.GetAsync(ready);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{process.Name} not ready at {ready}:\n{process.Tail()}");
+    }
+}
+
+public sealed record CreatedStream(string Id, string Key, Uri IngestUrl);
+
+[CollectionDefinition(Name)]
+public sealed class ProcessCluster : ICollectionFixture<LiveStreamProcesses>
+{
+    public const string Name = "silo and gateway processes";
+}

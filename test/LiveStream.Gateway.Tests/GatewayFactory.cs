@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace LiveStream.Gateway.Tests;
+
+/// <summary>The embedded default (gateway co-hosting a silo) in a test server, with every exported span kept.</summary>
+public sealed class GatewayFactory : WebApplicationFactory<Program>
+{
+    public const string AdminToken = "test-admin-token-0123456789";
+
+    public string DataPath { get; } = Directory.CreateTempSubdirectory("livestream-gateway-").FullName;
+
+    public ConcurrentQueue<Activity> ExportedSpans { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("LiveStream:DataPath", DataPath);
+        builder.UseSetting("LiveStream:AdminToken", AdminToken);
+        builder.UseSetting("LiveStream:Cluster:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("LiveStream:Cluster:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("LiveStream:Cluster:ClusterId", "gateway-tests-" + Guid.NewGuid().ToString("N"));
+        builder.ConfigureTestServices(services => services.ConfigureOpenTelemetryTracerProvider(
+            tracing => tracing.AddProcessor(new SimpleActivityExportProcessor(new ListExporter(ExportedSpans)))));
+    }
+
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(DataPath, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class ListExporter(ConcurrentQueue<Activity> spans) : BaseExporter<Activity>
+    {
+        public override ExportResult Export(in Batch<Activity> batch)
+        {
+            foreach (var activity in batch)
+            {
+                spans.Enqueue(activity);
+            }
+
+            return ExportResult.Success;
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFactory>
+{
+    public const string Name = "embedded gateway";
+}
