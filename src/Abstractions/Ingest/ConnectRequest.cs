@@ -6,4 +6,5 @@ public sealed record ConnectRequest(
     [property: Id(0)] byte[] KeyHash,
     [property: Id(1)] IngestProtocol Protocol,
     [property: Id(2)] string GatewayId,
-    [property: Id(3)] string ConnectionId);
+    [property: Id(3)] string ConnectionId,
+    [property: Id(4)] IPublisherObserver? Observer = null);

@@ -14,22 +14,30 @@ namespace LiveStream.Gateway.Ingest;
 internal sealed partial class IngestConnection(
     WebSocket socket,
     IStreamGrain grain,
-    ConnectResult session,
     IngestProtocol protocol,
     IngestOptions options,
-    ILogger logger)
+    ILogger logger) : IPublisherObserver
 {
     private const int OffsetHeaderBytes = 8;
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan AckInterval = TimeSpan.FromSeconds(1);
 
-    private long _offset = session.ResumeFrom;
+    private static readonly TimeSpan ClosingGrace = TimeSpan.FromSeconds(5);
+
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _abort = new();
+    private ConnectResult _session = null!;
+    private long _offset;
     private long _lastAcked = -1;
-    private long _lastAckTicks;
+    private int _serverClosed;
 
     /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    public async Task<int> RunAsync(ConnectResult session, CancellationToken requestAborted)
     {
+        _session = session;
+        _offset = session.ResumeFrom;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _abort.Token);
+        var cancellationToken = linked.Token;
         var receive = new ReceiveState(ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes));
         var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
         try
@@ -55,11 +63,17 @@ internal sealed partial class IngestConnection(
             ArrayPool<byte>.Shared.Return(receive.Buffer);
         }
 
+        // A close the grain asked for (superseded, failed) is already known to it and already sent.
+        if (Volatile.Read(ref _serverClosed) is var grainCode and not 0)
+        {
+            outcome = new Outcome(DisconnectKind.Dropped, grainCode, null, null, NotifyGrain: false);
+        }
+
         if (outcome.NotifyGrain)
         {
             try
             {
-                await grain.DisconnectAsync(session.Epoch, outcome.Kind, outcome.Code);
+                await grain.DisconnectAsync(_session.Epoch, outcome.Kind, outcome.Code);
             }
             catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))
             {
@@ -67,13 +81,55 @@ internal sealed partial class IngestConnection(
             }
         }
 
-        if (outcome.ServerCloseCode is { } code)
+        if (outcome.ServerCloseCode is { } closeCode)
         {
-            await CloseQuietlyAsync(socket, code, outcome.Reason ?? "", cancellationToken);
+            await _sendLock.WaitAsync(requestAborted);
+            try
+            {
+                await CloseQuietlyAsync(socket, closeCode, outcome.Reason ?? "", requestAborted);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
         }
 
         LogClosed(logger, session.SessionId!, session.Epoch, outcome.Code);
         return outcome.Code;
+    }
+
+    /// <summary>The grain says this connection must close (superseded, session failed or stopped).</summary>
+    public async Task CloseAsync(int epoch, int closeCode, string reason)
+    {
+        if (epoch != _session.Epoch || Interlocked.CompareExchange(ref _serverClosed, closeCode, 0) != 0)
+        {
+            return;
+        }
+
+        LogClosedByGrain(logger, _session.SessionId!, epoch, closeCode);
+        try
+        {
+            await _sendLock.WaitAsync(_abort.Token);
+            try
+            {
+                // The receive loop sees the client's answering close frame and ends; a client that never answers
+                // is cut off after a grace period.
+                if (socket.State == WebSocketState.Open)
+                {
+                    await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, reason, _abort.Token);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+
+        _abort.CancelAfter(ClosingGrace);
     }
 
     /// <summary>Closes with a code and reason, waiting briefly for the client's close frame; never throws.</summary>
@@ -172,7 +228,7 @@ internal sealed partial class IngestConnection(
         var backoff = TimeSpan.FromMilliseconds(5);
         while (true)
         {
-            var result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, payload));
+            var result = await grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload));
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
@@ -195,26 +251,32 @@ internal sealed partial class IngestConnection(
 
     private async Task MaybeAckAsync(long committed, CancellationToken cancellationToken)
     {
+        // Every commit is acknowledged: chunks arrive a few times a second, so this is "at least every second
+        // while data flows" at the cost of one small text frame per chunk.
         if (protocol != IngestProtocol.V1 || committed == _lastAcked)
         {
             return;
         }
 
-        var now = Environment.TickCount64;
-        if (_lastAcked >= 0 && now - _lastAckTicks < AckInterval.TotalMilliseconds / 4)
-        {
-            return;
-        }
-
         _lastAcked = committed;
-        _lastAckTicks = now;
         await SendJsonAsync(new AckMessage("ack", committed), cancellationToken);
     }
 
-    private Task SendJsonAsync<T>(T message, CancellationToken cancellationToken)
+    private async Task SendJsonAsync<T>(T message, CancellationToken cancellationToken)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(message, IngestJson.Options);
-        return socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (Volatile.Read(ref _serverClosed) == 0)
+            {
+                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
     }
 
     private static bool IsEndMessage(ReadOnlySpan<byte> text)
@@ -269,6 +331,9 @@ internal sealed partial class IngestConnection(
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, closed with {CloseCode}")]
     private static partial void LogClosed(ILogger logger, string sessionId, int epoch, int closeCode);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, closed by the session with {CloseCode}")]
+    private static partial void LogClosedByGrain(ILogger logger, string sessionId, int epoch, int closeCode);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Grain call failed for session {SessionId}")]
     private static partial void LogGrainCallFailed(ILogger logger, Exception exception, string sessionId);

@@ -76,10 +76,35 @@ public static partial class IngestEndpoint
 
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
+        var connection = new IngestConnection(socket, grain, protocol, options.Value, logger);
+        var observer = grains.CreateObjectReference<IPublisherObserver>(connection);
+        try
+        {
+            await RunConnectionAsync(http, socket, grain, connection, observer, hash, protocol, gateway, instruments, activity, logger);
+        }
+        finally
+        {
+            grains.DeleteObjectReference<IPublisherObserver>(observer);
+        }
+    }
+
+    private static async Task RunConnectionAsync(
+        HttpContext http,
+        WebSocket socket,
+        IStreamGrain grain,
+        IngestConnection connection,
+        IPublisherObserver observer,
+        byte[] hash,
+        IngestProtocol protocol,
+        GatewayIdentity gateway,
+        LiveStreamInstruments instruments,
+        Activity? activity,
+        ILogger logger)
+    {
         ConnectResult connect;
         try
         {
-            connect = await grain.ConnectAsync(new ConnectRequest(hash, protocol, gateway.Id, http.TraceIdentifier));
+            connect = await grain.ConnectAsync(new ConnectRequest(hash, protocol, gateway.Id, http.TraceIdentifier, observer));
         }
         catch (Exception ex) when (IsClusterFailure(ex))
         {
@@ -101,8 +126,7 @@ public static partial class IngestEndpoint
         activity?.SetTag("livestream.epoch", connect.Epoch);
         LogAccepted(logger, connect.SessionId!, connect.Epoch, protocol);
 
-        var connection = new IngestConnection(socket, grain, connect, protocol, options.Value, logger);
-        var closeCode = await connection.RunAsync(http.RequestAborted);
+        var closeCode = await connection.RunAsync(connect, http.RequestAborted);
         activity?.SetTag("livestream.close_code", closeCode);
     }
 

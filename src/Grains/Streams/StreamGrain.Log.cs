@@ -22,4 +22,10 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Session {SessionId} is live while its grain deactivates ({Reason}); ending it")]
     private static partial void LogDeactivatingLive(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Session {SessionId}: publisher gone (close {CloseCode}); waiting {WindowSeconds} s for a reconnect")]
+    private static partial void LogDisconnected(ILogger logger, string sessionId, int closeCode, int windowSeconds);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Session {SessionId}: publisher reconnected, resuming at byte {Offset}")]
+    private static partial void LogResumed(ILogger logger, string sessionId, long offset);
 }

@@ -69,25 +69,29 @@ internal sealed partial class StreamGrain(
                 return ConnectResult.Refused(CloseCodes.AlreadyLive, "stream already has a live publisher");
             }
 
-            // Takeover: the newer connection wins; writes of the older epoch are refused from now on.
             if (_live.Record.State == SessionState.Active)
             {
+                // Takeover: the newer connection wins; the older one is told to close and its epoch is fenced off.
                 _live.Record.SupersededPublishers++;
                 LogSuperseded(logger, _live.Record.Id, _live.Record.ConnectionEpoch);
+                NotifyPublisher(_live, CloseCodes.Superseded, "superseded by a newer publisher");
             }
             else
             {
                 _live.Record.Reconnects++;
+                LogResumed(logger, _live.Record.Id, _live.Committed);
             }
 
             _live.Record.State = SessionState.Active;
             _live.Record.DisconnectedAt = null;
             _live.Record.ConnectionEpoch = ++record.LastEpoch;
+            _live.Observer = request.Observer;
             await state.WriteStateAsync();
             return Accepted(_live, record.Settings);
         }
 
         var live = StartSession(record);
+        live.Observer = request.Observer;
         await state.WriteStateAsync();
         return Accepted(live, record.Settings);
     }
@@ -128,13 +132,24 @@ internal sealed partial class StreamGrain(
 
     public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
     {
-        if (_live is null || epoch != _live.Record.ConnectionEpoch)
+        if (_live is null || epoch != _live.Record.ConnectionEpoch || _live.Record.State != SessionState.Active)
         {
             return;
         }
 
-        // Until the reconnect window exists, every close ends the session.
-        await EndSessionAsync(SessionState.Ended, kind == DisconnectKind.End ? "publisher ended" : "publisher disconnected", closeCode);
+        var window = state.State.Settings.ReconnectWindowSeconds;
+        if (kind == DisconnectKind.End || window == 0)
+        {
+            await EndSessionAsync(SessionState.Ended, kind == DisconnectKind.End ? "publisher ended" : "publisher disconnected", closeCode);
+            return;
+        }
+
+        // Anything but a deliberate end opens the reconnect window; FFmpeg keeps running, waiting on stdin.
+        _live.Record.State = SessionState.Disconnected;
+        _live.Record.DisconnectedAt = time.GetUtcNow();
+        _live.Observer = null;
+        await state.WriteStateAsync();
+        LogDisconnected(logger, _live.Record.Id, closeCode, window);
     }
 
     public Task<SessionStatus?> GetSessionAsync(string sessionId)
@@ -231,7 +246,24 @@ internal sealed partial class StreamGrain(
         {
             var exitCode = await process.Exited;
             LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+            NotifyPublisher(_live, CloseCodes.SessionFailed, "session failed");
             await EndSessionAsync(SessionState.Failed, $"ffmpeg exited with code {exitCode}", CloseCodes.SessionFailed, cancellationToken);
+            return;
+        }
+
+        if (_live?.Record is { State: SessionState.Disconnected, DisconnectedAt: { } since }
+            && time.GetUtcNow() - since >= TimeSpan.FromSeconds(state.State.Settings.ReconnectWindowSeconds))
+        {
+            await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal, cancellationToken);
+        }
+    }
+
+    private void NotifyPublisher(LiveSession live, int closeCode, string reason)
+    {
+        if (live.Observer is { } observer)
+        {
+            live.Observer = null;
+            _ = observer.CloseAsync(live.Record.ConnectionEpoch, closeCode, reason);
         }
     }
 
@@ -327,5 +359,8 @@ internal sealed partial class StreamGrain(
         public SessionPipeline Pipeline { get; } = pipeline;
 
         public long Committed { get; set; }
+
+        /// <summary>The gateway side of the current publisher, told when it must close.</summary>
+        public IPublisherObserver? Observer { get; set; }
     }
 }
