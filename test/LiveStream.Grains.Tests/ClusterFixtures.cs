@@ -9,7 +9,7 @@ namespace LiveStream.Grains.Tests;
 /// <summary>Builds in-process test clusters with the LiveStream silo services.</summary>
 public static class TestClusters
 {
-    public static InProcessTestCluster Build(string dataPath, IMediaProcessRunner? runner, int silos = 1, int bufferBytes = 256 * 1024)
+    public static InProcessTestCluster Build(string dataPath, IMediaProcessRunner? runner, int silos = 1, int bufferBytes = 256 * 1024, TimeProvider? time = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost((_, host) =>
@@ -21,6 +21,11 @@ public static class TestClusters
             if (runner is not null)
             {
                 host.Services.AddSingleton(runner);
+            }
+
+            if (time is not null)
+            {
+                host.Services.AddSingleton(time);
             }
 
             host.Services.AddLiveStreamSiloServices();
@@ -38,6 +43,9 @@ public sealed class FakeMediaClusterFixture : IAsyncLifetime
 {
     public FakeMediaProcessRunner Runner { get; } = new();
 
+    /// <summary>The silo's clock: reconnect windows expire when a test advances it.</summary>
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
     public string DataPath { get; } = TestClusters.NewDataPath();
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -46,7 +54,7 @@ public sealed class FakeMediaClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Cluster = TestClusters.Build(DataPath, Runner);
+        Cluster = TestClusters.Build(DataPath, Runner, time: Time);
         await Cluster.DeployAsync();
     }
 

@@ -11,18 +11,19 @@ public static class StreamFactory
     public static async Task<(IStreamGrain Grain, byte[] KeyHash)> CreateAsync(
         IGrainFactory grains,
         IReadOnlyList<OutputSpec>? outputs = null,
-        DuplicatePolicy policy = DuplicatePolicy.Takeover)
+        DuplicatePolicy policy = DuplicatePolicy.Takeover,
+        int reconnectWindowSeconds = StreamSettings.DefaultReconnectWindowSeconds)
     {
         var id = SessionIds.NewStreamId();
         var hash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
         var grain = grains.GetGrain<IStreamGrain>(id);
-        await grain.CreateAsync(new CreateStreamCommand("test", hash, outputs ?? [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)], new StreamSettings(DuplicatePolicy: policy)));
+        await grain.CreateAsync(new CreateStreamCommand("test", hash, outputs ?? [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)], new StreamSettings(reconnectWindowSeconds, policy)));
         await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
         return (grain, hash);
     }
 
-    public static Task<ConnectResult> ConnectAsync(IStreamGrain grain, byte[] keyHash) =>
-        grain.ConnectAsync(new ConnectRequest(keyHash, IngestProtocol.V1, "test-gateway", Guid.NewGuid().ToString("N")));
+    public static Task<ConnectResult> ConnectAsync(IStreamGrain grain, byte[] keyHash, IPublisherObserver? observer = null) =>
+        grain.ConnectAsync(new ConnectRequest(keyHash, IngestProtocol.V1, "test-gateway", Guid.NewGuid().ToString("N"), observer));
 
     public static async Task<long> WriteAllAsync(IStreamGrain grain, int epoch, long offset, IEnumerable<ReadOnlyMemory<byte>> chunks)
     {

@@ -197,8 +197,16 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
 
         process.Crash(exitCode: 1);
 
+        // The session's timer runs on the silo's (fake) clock: move it along while waiting.
         var status = await Eventually.ReturnsAsync(
-            () => grain.GetSessionAsync(session.SessionId!), s => s!.State == SessionState.Failed, Timeout, "the session to fail");
+            () =>
+            {
+                fixture.Time.Advance(TimeSpan.FromMilliseconds(100));
+                return grain.GetSessionAsync(session.SessionId!);
+            },
+            s => s!.State == SessionState.Failed,
+            Timeout,
+            "the session to fail");
         Assert.Contains("exited with code 1", status!.EndReason, StringComparison.Ordinal);
         var write = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[10]));
         Assert.Equal((WriteOutcome.Closed, CloseCodes.SessionFailed), (write.Outcome, write.CloseCode));

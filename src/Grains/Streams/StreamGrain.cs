@@ -240,21 +240,22 @@ internal sealed partial class StreamGrain(
         return _live;
     }
 
-    private async Task OnTickAsync(CancellationToken cancellationToken)
+    private async Task OnTickAsync(CancellationToken _)
     {
         if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
         {
             var exitCode = await process.Exited;
             LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
             NotifyPublisher(_live, CloseCodes.SessionFailed, "session failed");
-            await EndSessionAsync(SessionState.Failed, $"ffmpeg exited with code {exitCode}", CloseCodes.SessionFailed, cancellationToken);
+            // The stop is bounded by its own timeouts; the timer's token must not cut a graceful finalisation short.
+            await EndSessionAsync(SessionState.Failed, $"ffmpeg exited with code {exitCode}", CloseCodes.SessionFailed);
             return;
         }
 
         if (_live?.Record is { State: SessionState.Disconnected, DisconnectedAt: { } since }
             && time.GetUtcNow() - since >= TimeSpan.FromSeconds(state.State.Settings.ReconnectWindowSeconds))
         {
-            await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal, cancellationToken);
+            await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal);
         }
     }
 

@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using LiveStream.Ingest;
+using LiveStream.Sessions;
+using LiveStream.Streams;
+using LiveStream.Testing;
+
+namespace LiveStream.Grains.Tests;
+
+[Collection(FakeMediaCluster.Name)]
+public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private IGrainFactory Grains => fixture.Client;
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_dropped_publisher_opens_the_window_and_a_reconnect_resumes_the_same_process()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var first = await StreamFactory.ConnectAsync(grain, hash);
+        var bytes = RandomNumberGenerator.GetBytes(20_000);
+        await grain.WriteAsync(new ChunkWrite(first.Epoch, 0, bytes.AsMemory(0, 12_000)));
+
+        await grain.DisconnectAsync(first.Epoch, DisconnectKind.Dropped, 1006);
+
+        var waiting = (await grain.GetSessionAsync(first.SessionId!))!;
+        Assert.Equal(SessionState.Disconnected, waiting.State);
+        Assert.Equal(fixture.Time.GetUtcNow(), waiting.DisconnectedAt);
+        Assert.Equal(StreamState.Disconnected, (await grain.GetAsync())!.State);
+        var process = Assert.Single(fixture.Runner.For(first.SessionId!));
+        Assert.False(process.StopRequested);
+
+        fixture.Time.Advance(TimeSpan.FromSeconds(29));
+        var again = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(again.Epoch, 10_000, bytes.AsMemory(10_000)));
+
+        Assert.Equal(first.SessionId, again.SessionId);
+        Assert.Equal(12_000, again.ResumeFrom);
+        Assert.Equal(first.Epoch + 1, again.Epoch);
+        var resumed = (await grain.GetSessionAsync(first.SessionId!))!;
+        Assert.Equal((SessionState.Active, 1, process.Id), (resumed.State, resumed.Reconnects, resumed.Ffmpeg.Pid));
+        Assert.Single(fixture.Runner.For(first.SessionId!));
+        await Eventually.HoldsAsync(() => process.Received.Length == bytes.Length, Timeout, "every byte to reach the process");
+        Assert.Equal(bytes, process.Received);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task When_the_window_expires_the_session_ends_gracefully()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, reconnectWindowSeconds: 5);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.Dropped, 1001);
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+
+        fixture.Time.Advance(TimeSpan.FromSeconds(5));
+
+        var ended = await Eventually.ReturnsAsync(
+            () =>
+            {
+                fixture.Time.Advance(TimeSpan.FromMilliseconds(100));
+                return grain.GetSessionAsync(session.SessionId!);
+            },
+            s => s!.State == SessionState.Ended,
+            Timeout,
+            "the window to expire");
+        Assert.Equal("reconnect window expired", ended!.EndReason);
+        Assert.True(process.StopRequested);
+        Assert.False(process.Killed);
+        var next = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.NotEqual(session.SessionId, next.SessionId);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_window_of_zero_ends_the_session_on_any_drop()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, reconnectWindowSeconds: 0);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.Dropped, 1006);
+
+        Assert.Equal(SessionState.Ended, (await grain.GetSessionAsync(session.SessionId!))!.State);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Hello_carries_the_streams_own_reconnect_window()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, reconnectWindowSeconds: 120);
+
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.Equal(120, session.ReconnectWindowSeconds);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Takeover_tells_the_older_publisher_to_close_with_4409_even_when_it_is_idle()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var closes = Channel.CreateUnbounded<(int Epoch, int Code)>();
+        var observer = new RecordingObserver(closes.Writer);
+        var reference = fixture.Client.CreateObjectReference<IPublisherObserver>(observer);
+        var older = await StreamFactory.ConnectAsync(grain, hash, reference);
+
+        var newer = await StreamFactory.ConnectAsync(grain, hash);
+
+        using var timeout = new CancellationTokenSource(Timeout);
+        var close = await closes.Reader.ReadAsync(timeout.Token);
+        Assert.Equal((older.Epoch, CloseCodes.Superseded), close);
+        Assert.Equal(newer.SessionId, older.SessionId);
+        GC.KeepAlive(observer);
+    }
+
+    private sealed class RecordingObserver(ChannelWriter<(int, int)> closes) : IPublisherObserver
+    {
+        public Task CloseAsync(int epoch, int closeCode, string reason)
+        {
+            closes.TryWrite((epoch, closeCode));
+            return Task.CompletedTask;
+        }
+    }
+}
