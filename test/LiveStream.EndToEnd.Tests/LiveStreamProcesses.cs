@@ -29,6 +29,11 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
 
     public ManagedProcess Gateway { get; private set; } = null!;
 
+    /// <summary>A second stateless gateway in front of the same silo.</summary>
+    public ManagedProcess Gateway2 { get; private set; } = null!;
+
+    public Uri Gateway2Url { get; private set; } = null!;
+
     /// <summary>Stream keys and other secrets handed out during the run.</summary>
     public ConcurrentBag<string> Secrets { get; } = [];
 
@@ -68,6 +73,16 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             $"--LiveStream:AdminToken={AdminToken}",
         ]);
         await WaitReadyAsync(Gateway, new Uri(GatewayUrl, "/health/ready"));
+
+        Gateway2Url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        Gateway2 = Start("gateway2", RepoPaths.ProgramDll("Gateway"),
+        [
+            .. shared,
+            "--urls", Gateway2Url.ToString().TrimEnd('/'),
+            "--LiveStream:Gateway:HostSilo=false",
+            $"--LiveStream:AdminToken={AdminToken}",
+        ]);
+        await WaitReadyAsync(Gateway2, new Uri(Gateway2Url, "/health/ready"));
 
         Api = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(60) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
@@ -152,7 +167,11 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
     }
 }
 
-public sealed record CreatedStream(string Id, string Key, Uri IngestUrl);
+public sealed record CreatedStream(string Id, string Key, Uri IngestUrl)
+{
+    /// <summary>The same ingest URL on another gateway.</summary>
+    public Uri IngestUrlOn(Uri gateway) => new($"ws://{gateway.Authority}{IngestUrl.AbsolutePath}");
+}
 
 [CollectionDefinition(Name)]
 public sealed class ProcessCluster : ICollectionFixture<LiveStreamProcesses>

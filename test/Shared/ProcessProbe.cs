@@ -23,7 +23,13 @@ public static class ProcessProbe
     }
 
     /// <summary>Ids of running processes whose command line contains <paramref name="fragment"/>.</summary>
-    public static IReadOnlyList<int> FindByCommandLine(string fragment)
+    public static IReadOnlyList<int> FindByCommandLine(string fragment) => Find(cmdline => cmdline.Contains(fragment, StringComparison.Ordinal));
+
+    /// <summary>Ids of running ffmpeg processes that write under <paramref name="dataPath"/>.</summary>
+    public static IReadOnlyList<int> FindFfmpegUnder(string dataPath) =>
+        Find(cmdline => Path.GetFileName(cmdline.Split(' ')[0]) == "ffmpeg" && cmdline.Contains(dataPath, StringComparison.Ordinal));
+
+    private static List<int> Find(Func<string, bool> match)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -36,7 +42,7 @@ public static class ProcessProbe
             try
             {
                 var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-                if (cmdline.Contains(fragment, StringComparison.Ordinal) && IsRunning(pid))
+                if (match(cmdline) && IsRunning(pid))
                 {
                     found.Add(pid);
                 }

@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace LiveStream.EndToEnd.Tests;
+
+/// <summary>A <c>livestream.v1</c> publisher: reads hello, sends offset-framed chunks, collects acks and the close.</summary>
+public sealed class V1Publisher : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket = new();
+    private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
+    private Task<WebSocketReceiveResult?> _receive = null!;
+    private long _acked;
+
+    public JsonElement Hello { get; private set; }
+
+    public long ResumeFrom => Hello.GetProperty("resumeFrom").GetInt64();
+
+    public string SessionId => Hello.GetProperty("sessionId").GetString()!;
+
+    public long Acked => Interlocked.Read(ref _acked);
+
+    public Task<WebSocketReceiveResult?> ServerClose => _receive;
+
+    public static async Task<V1Publisher> ConnectAsync(Uri url)
+    {
+        var publisher = new V1Publisher();
+        publisher._socket.Options.AddSubProtocol("livestream.v1");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await publisher._socket.ConnectAsync(url, timeout.Token);
+        Assert.Equal("livestream.v1", publisher._socket.SubProtocol);
+        publisher._receive = publisher.ReceiveAsync();
+        publisher.Hello = await publisher._messages.Reader.ReadAsync(timeout.Token);
+        Assert.Equal("hello", publisher.Hello.GetProperty("type").GetString());
+        return publisher;
+    }
+
+    /// <summary>Sends <paramref name="payload"/> as the bytes at <paramref name="offset"/>.</summary>
+    public async Task SendAsync(long offset, ReadOnlyMemory<byte> payload)
+    {
+        var message = new byte[8 + payload.Length];
+        BinaryPrimitives.WriteInt64BigEndian(message, offset);
+        payload.CopyTo(message.AsMemory(8));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _socket.SendAsync(message, WebSocketMessageType.Binary, true, timeout.Token);
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> from <paramref name="from"/> to <paramref name="to"/> in chunks of the given sizes.</summary>
+    public async Task SendRangeAsync(byte[] bytes, long from, long to, int chunkBytes)
+    {
+        for (var offset = from; offset < to; offset += chunkBytes)
+        {
+            var length = (int)Math.Min(chunkBytes, to - offset);
+            await SendAsync(offset, bytes.AsMemory((int)offset, length));
+        }
+    }
+
+    public Task WaitForAckAsync(long offset, TimeSpan timeout) =>
+        LiveStream.Testing.Eventually.HoldsAsync(() => Acked >= offset, timeout, $"an ack of {offset}");
+
+    public async Task EndAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _socket.SendAsync("""{"type":"end"}"""u8.ToArray(), WebSocketMessageType.Text, true, timeout.Token);
+    }
+
+    /// <summary>Drops the connection without a close frame, as a network failure would.</summary>
+    public void Abort() => _socket.Abort();
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<WebSocketReceiveResult?> ReceiveAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    _messages.Writer.TryComplete();
+                    return result;
+                }
+
+                var json = JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
+                if (json.GetProperty("type").GetString() == "ack")
+                {
+                    var offset = json.GetProperty("offset").GetInt64();
+                    Interlocked.Exchange(ref _acked, Math.Max(Interlocked.Read(ref _acked), offset));
+                }
+                else
+                {
+                    _messages.Writer.TryWrite(json);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            _messages.Writer.TryComplete();
+            return null;
+        }
+    }
+}
