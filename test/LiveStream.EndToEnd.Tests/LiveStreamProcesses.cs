@@ -15,6 +15,9 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
 {
     public const int MaxMessageBytes = 1024 * 1024;
 
+    /// <summary>The silo's per-session buffer bound for these tests.</summary>
+    public const int SessionBufferBytes = 1024 * 1024;
+
     private readonly List<ManagedProcess> _processes = [];
 
     public string DataPath { get; } = Directory.CreateTempSubdirectory("livestream-e2e-").FullName;
@@ -54,6 +57,7 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             $"--LiveStream:Cluster:ClusterId=e2e-{Guid.NewGuid():N}",
             "--LiveStream:Ffmpeg:Preset=ultrafast",
             $"--LiveStream:Ingest:MaxMessageBytes={MaxMessageBytes}",
+            $"--LiveStream:Session:BufferBytes={SessionBufferBytes}",
             // Verbose logs, so the secrets test looks at everything an operator could turn on.
             "--Logging:LogLevel:Default=Debug",
             "--Logging:LogLevel:Orleans=Information",
