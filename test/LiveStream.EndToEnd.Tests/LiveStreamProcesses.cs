@@ -69,24 +69,9 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
         await WaitReadyAsync(Silo, new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
 
         GatewayUrl = new Uri($"http://127.0.0.1:{gatewayHttp}");
-        Gateway = Start("gateway", RepoPaths.ProgramDll("Gateway"),
-        [
-            .. shared,
-            "--urls", GatewayUrl.ToString().TrimEnd('/'),
-            "--LiveStream:Gateway:HostSilo=false",
-            $"--LiveStream:AdminToken={AdminToken}",
-        ]);
-        await WaitReadyAsync(Gateway, new Uri(GatewayUrl, "/health/ready"));
-
+        Gateway = await StartGatewayAsync("gateway", GatewayUrl, shared);
         Gateway2Url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        Gateway2 = Start("gateway2", RepoPaths.ProgramDll("Gateway"),
-        [
-            .. shared,
-            "--urls", Gateway2Url.ToString().TrimEnd('/'),
-            "--LiveStream:Gateway:HostSilo=false",
-            $"--LiveStream:AdminToken={AdminToken}",
-        ]);
-        await WaitReadyAsync(Gateway2, new Uri(Gateway2Url, "/health/ready"));
+        Gateway2 = await StartGatewayAsync("gateway2", Gateway2Url, shared);
 
         Api = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(60) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
@@ -133,6 +118,19 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             s => states.Contains(s.GetProperty("state").GetString()),
             TimeSpan.FromSeconds(60),
             $"session {sessionId} to be {string.Join(" or ", states)}");
+
+    private async Task<ManagedProcess> StartGatewayAsync(string name, Uri url, string[] shared)
+    {
+        var gateway = Start(name, RepoPaths.ProgramDll("Gateway"),
+        [
+            .. shared,
+            "--urls", url.ToString().TrimEnd('/'),
+            "--LiveStream:Gateway:HostSilo=false",
+            $"--LiveStream:AdminToken={AdminToken}",
+        ]);
+        await WaitReadyAsync(gateway, new Uri(url, "/health/ready"));
+        return gateway;
+    }
 
     private ManagedProcess Start(string name, string dll, IEnumerable<string> args)
     {

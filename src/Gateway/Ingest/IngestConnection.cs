@@ -16,7 +16,7 @@ internal sealed partial class IngestConnection(
     IStreamGrain grain,
     IngestProtocol protocol,
     IngestOptions options,
-    ILogger logger) : IPublisherObserver
+    ILogger logger) : IPublisherObserver, IDisposable
 {
     private const int OffsetHeaderBytes = 8;
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
@@ -96,6 +96,12 @@ internal sealed partial class IngestConnection(
 
         LogClosed(logger, session.SessionId!, session.Epoch, outcome.Code);
         return outcome.Code;
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _sendLock.Dispose();
     }
 
     /// <summary>The grain says this connection must close (superseded, session failed or stopped).</summary>

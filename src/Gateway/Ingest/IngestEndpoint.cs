@@ -76,7 +76,7 @@ public static partial class IngestEndpoint
 
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
-        var connection = new IngestConnection(socket, grain, protocol, options.Value, logger);
+        using var connection = new IngestConnection(socket, grain, protocol, options.Value, logger);
         var observer = grains.CreateObjectReference<IPublisherObserver>(connection);
         try
         {
