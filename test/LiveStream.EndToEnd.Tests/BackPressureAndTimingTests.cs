@@ -59,9 +59,15 @@ public sealed class BackPressureAndTimingTests(LiveStreamProcesses cluster, ITes
             Assert.Equal(publisher.SessionId, newer.SessionId);
             Assert.InRange((await cluster.GetJsonAsync($"/api/sessions/{publisher.SessionId}")).GetProperty("bufferedBytes").GetInt64(), 0, LiveStreamProcesses.SessionBufferBytes);
 
-            Signal(pid, "CONT");
+            // End answers too, although FFmpeg is still stopped: the graceful stop goes on outside the grain turn.
             await newer.EndAsync();
-            await cluster.WaitForSessionStateAsync(publisher.SessionId, "ended", "failed");
+            var ended = await newer.ServerClose.WaitAsync(Wait);
+            Assert.Equal(1000, (int)ended!.CloseStatus!.Value);
+            await cluster.WaitForSessionStateAsync(publisher.SessionId, "ended");
+
+            // Once it runs again, the background stop finishes it off: nothing is left behind.
+            Signal(pid, "CONT");
+            await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), TimeSpan.FromSeconds(60), "ffmpeg to exit");
         }
         finally
         {

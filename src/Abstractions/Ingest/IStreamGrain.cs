@@ -1,4 +1,5 @@
 using LiveStream.Sessions;
+using Orleans.Concurrency;
 using LiveStream.Streams;
 
 namespace LiveStream.Ingest;
@@ -14,8 +15,8 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("create")]
     Task<StreamInfo> CreateAsync(CreateStreamCommand command);
 
-    /// <summary>The stream, or null when it does not exist.</summary>
-    [Alias("get")]
+    /// <summary>The stream, or null when it does not exist. Read-only calls interleave, so status answers even while a turn waits on FFmpeg.</summary>
+    [Alias("get"), AlwaysInterleave]
     Task<StreamInfo?> GetAsync();
 
     /// <summary>Admits a publisher: starts a session or joins the live one, with the next connection epoch.</summary>
@@ -31,14 +32,14 @@ public interface IStreamGrain : IGrainWithStringKey
     Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode);
 
     /// <summary>A session of this stream, or null.</summary>
-    [Alias("session")]
+    [Alias("session"), AlwaysInterleave]
     Task<SessionStatus?> GetSessionAsync(string sessionId);
 
     /// <summary>This stream's sessions, newest first.</summary>
-    [Alias("sessions")]
+    [Alias("sessions"), AlwaysInterleave]
     Task<IReadOnlyList<SessionStatus>> ListSessionsAsync();
 
     /// <summary>Up to <paramref name="maxBytes"/> of a session's archive from <paramref name="offset"/>.</summary>
-    [Alias("archive")]
+    [Alias("archive"), AlwaysInterleave]
     Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes);
 }

@@ -11,6 +11,7 @@ namespace LiveStream.Media;
 public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSupervisor> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<IMediaProcess, byte> _running = new();
+    private readonly ConcurrentDictionary<Task, byte> _detached = new();
 
     /// <summary>Process ids of the media processes running now.</summary>
     public IReadOnlyList<int> RunningProcessIds => [.. _running.Keys.Select(p => p.Id)];
@@ -18,6 +19,28 @@ public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSuperviso
     internal void Track(IMediaProcess process) => _running.TryAdd(process, 0);
 
     internal void Untrack(IMediaProcess process) => _running.TryRemove(process, out _);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (a graceful stop) on the thread pool, outside any grain turn, and keeps track of
+    /// it until it ends. A grain may wait on the returned task for a while and then go on without it.
+    /// </summary>
+    public Task RunDetached(Func<Task> work)
+    {
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await work();
+            }
+            catch (Exception ex)
+            {
+                LogDetachedFailed(logger, ex);
+            }
+        });
+        _detached.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _detached.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -34,7 +57,13 @@ public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSuperviso
         {
             await process.Exited.WaitAsync(cancellationToken);
         }
+
+        // Stops already under way finish once their processes are gone.
+        await Task.WhenAll(_detached.Keys).WaitAsync(cancellationToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "Stopping a media process failed")]
+    private static partial void LogDetachedFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Killing media process {ProcessId}, still running as the host stops")]
     private static partial void LogKillingSurvivor(ILogger logger, int processId);

@@ -120,6 +120,11 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             errors.Add("LiveStream:Session:TickInterval must be between 00:00:00.05 and 00:00:10.");
         }
 
+        if (options.EndWait < TimeSpan.Zero || options.EndWait > TimeSpan.FromMinutes(5))
+        {
+            errors.Add("LiveStream:Session:EndWait must be between 00:00:00 and 00:05:00.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -12,6 +12,13 @@ public sealed class SessionOptions
     /// <summary>Sessions (the live one included) kept per stream for the API. Default 50.</summary>
     public int HistoryLimit { get; set; } = 50;
 
+    /// <summary>
+    /// How long ending a session waits, inside the grain call, for FFmpeg to finalise its outputs. The stop goes on
+    /// in the background after that (bounded by <c>Ffmpeg:StopTimeout</c> and <c>Ffmpeg:KillTimeout</c>), so an
+    /// end answers even when FFmpeg is stalled. Default 5 s.
+    /// </summary>
+    public TimeSpan EndWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

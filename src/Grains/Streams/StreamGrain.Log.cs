@@ -28,4 +28,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Session {SessionId}: publisher reconnected, resuming at byte {Offset}")]
     private static partial void LogResumed(ILogger logger, string sessionId, long offset);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Session {SessionId} ended; its FFmpeg is still finalising and will be stopped in the background")]
+    private static partial void LogStillStopping(ILogger logger, string sessionId);
 }

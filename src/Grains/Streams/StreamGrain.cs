@@ -17,6 +17,7 @@ namespace LiveStream.Streams;
 internal sealed partial class StreamGrain(
     [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
     IMediaProcessRunner runner,
+    MediaProcessSupervisor supervisor,
     IOptions<LiveStreamOptions> liveStreamOptions,
     IOptions<SessionOptions> sessionOptions,
     LiveStreamInstruments instruments,
@@ -275,13 +276,15 @@ internal sealed partial class StreamGrain(
         _tick?.Dispose();
         _tick = null;
 
+        // The stop runs outside the turn; the turn waits only a bounded while, so `end` answers even when FFmpeg is stalled.
+        var stopping = supervisor.RunDetached(() => live.Pipeline.StopAsync(CancellationToken.None));
         try
         {
-            await live.Pipeline.StopAsync(cancellationToken);
+            await stopping.WaitAsync(sessionOptions.Value.EndWait, cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            await live.Pipeline.DisposeAsync();
+            LogStillStopping(logger, live.Record.Id);
         }
 
         live.Record.State = endState;
