@@ -1,4 +1,5 @@
 using System.Net;
+using LiveStream.Leases;
 using LiveStream.Media;
 using LiveStream.Options;
 using LiveStream.Streams;
@@ -82,6 +83,14 @@ public static class SiloHostingExtensions
         }
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+
+        services.AddOptions<LeaseOptions>().BindConfiguration(LeaseOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>());
+        services.TryAddSingleton(sp => new RedisConnection(
+            sp.GetRequiredService<IConfiguration>().GetConnectionString("Redis") ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set.")));
+        services.TryAddSingleton<ILeaseStore>(sp => sp.GetRequiredService<IConfiguration>().GetConnectionString("Redis") is { Length: > 0 }
+            ? new RedisLeaseStore(sp.GetRequiredService<RedisConnection>())
+            : new MemoryLeaseStore(sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

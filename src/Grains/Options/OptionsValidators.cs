@@ -128,3 +128,12 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
+
+/// <summary>Validates <see cref="LeaseOptions"/>.</summary>
+internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LeaseOptions options) =>
+        options.Ttl < TimeSpan.FromSeconds(1) || options.RenewInterval <= TimeSpan.Zero || options.RenewInterval * 2 > options.Ttl
+            ? ValidateOptionsResult.Fail("LiveStream:Lease:Ttl must be at least 1 s and LiveStream:Lease:RenewInterval positive and at most half of it.")
+            : ValidateOptionsResult.Success;
+}

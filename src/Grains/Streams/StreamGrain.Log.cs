@@ -31,4 +31,10 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Session {SessionId} ended; its FFmpeg is still finalising and will be stopped in the background")]
     private static partial void LogStillStopping(ILogger logger, string sessionId);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Stream {StreamId}: its lease is held by a live holder elsewhere; not starting FFmpeg")]
+    private static partial void LogLeaseHeldElsewhere(ILogger logger, string streamId);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Session {SessionId} lost its lease; killing its FFmpeg and leaving the stream to its new owner")]
+    private static partial void LogLeaseLost(ILogger logger, string sessionId);
 }

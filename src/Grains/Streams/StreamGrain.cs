@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using LiveStream.Ingest;
+using LiveStream.Leases;
 using LiveStream.Media;
 using LiveStream.Options;
 using LiveStream.Sessions;
@@ -20,6 +21,10 @@ internal sealed partial class StreamGrain(
     MediaProcessSupervisor supervisor,
     IOptions<LiveStreamOptions> liveStreamOptions,
     IOptions<SessionOptions> sessionOptions,
+    IOptions<LeaseOptions> leaseOptions,
+    ILeaseStore leases,
+    IClusterMembershipService membership,
+    ILocalSiloDetails localSilo,
     LiveStreamInstruments instruments,
     TimeProvider time,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain
@@ -91,7 +96,12 @@ internal sealed partial class StreamGrain(
             return Accepted(_live, record.Settings);
         }
 
-        var live = StartSession(record);
+        var live = await StartSessionAsync(record);
+        if (live is null)
+        {
+            return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is live on another silo; retry shortly");
+        }
+
         live.Observer = request.Observer;
         await state.WriteStateAsync();
         return Accepted(live, record.Settings);
@@ -198,17 +208,35 @@ internal sealed partial class StreamGrain(
         }
     }
 
-    private LiveSession StartSession(StreamRecord record)
+    private async Task<LiveSession?> StartSessionAsync(StreamRecord record)
     {
         var sessionId = SessionIds.NewSessionId(StreamId);
+
+        // One FFmpeg per stream cluster-wide, even while membership is unsettled: no lease, no FFmpeg.
+        var lease = new StreamLease(leases, membership, leaseOptions.Value, time, StreamId, StreamLease.HolderId(localSilo.SiloAddress, sessionId));
+        if (!await lease.AcquireAsync(CancellationToken.None))
+        {
+            LogLeaseHeldElsewhere(logger, StreamId);
+            return null;
+        }
+
         var hasHls = record.Outputs.Any(o => o.Type == OutputType.Hls);
         var hasArchive = SessionPipeline.WantsArchive(record.Outputs);
         var spec = new MediaProcessSpec(sessionId, record.Outputs, SessionPipeline.HlsDirectory(DataPath, sessionId));
-        var pipeline = SessionPipeline.Start(
-            spec,
-            hasArchive ? SessionPipeline.ArchivePath(DataPath, sessionId) : null,
-            sessionOptions.Value.BufferBytes,
-            runner);
+        SessionPipeline pipeline;
+        try
+        {
+            pipeline = SessionPipeline.Start(
+                spec,
+                hasArchive ? SessionPipeline.ArchivePath(DataPath, sessionId) : null,
+                sessionOptions.Value.BufferBytes,
+                runner);
+        }
+        catch
+        {
+            await lease.ReleaseAsync(CancellationToken.None);
+            throw;
+        }
 
         var session = new SessionRecord
         {
@@ -219,6 +247,7 @@ internal sealed partial class StreamGrain(
             FfmpegPid = pipeline.Process?.Id,
             HlsUrl = hasHls ? $"/hls/{sessionId}/index.m3u8" : null,
             HasArchive = hasArchive,
+            LeaseToken = lease.Current!.Token,
         };
         record.Sessions.Add(session);
         var excess = record.Sessions.Count - sessionOptions.Value.HistoryLimit;
@@ -227,7 +256,7 @@ internal sealed partial class StreamGrain(
             record.Sessions.RemoveRange(0, excess);
         }
 
-        _live = new LiveSession(session, pipeline);
+        _live = new LiveSession(session, pipeline, lease);
         instruments.SessionsActive.Add(1);
         if (pipeline.Process is not null)
         {
@@ -243,6 +272,12 @@ internal sealed partial class StreamGrain(
 
     private async Task OnTickAsync(CancellationToken _)
     {
+        if (_live is not null && !await _live.Lease.KeepAsync(CancellationToken.None))
+        {
+            await LoseSessionAsync();
+            return;
+        }
+
         if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
         {
             var exitCode = await process.Exited;
@@ -258,6 +293,28 @@ internal sealed partial class StreamGrain(
         {
             await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal);
         }
+    }
+
+    /// <summary>
+    /// The lease is gone: another activation owns the stream now (or will). FFmpeg is killed, not finalised (the
+    /// outputs belong to the new owner), the publisher is told to reconnect, and nothing is written to storage.
+    /// </summary>
+    private async Task LoseSessionAsync()
+    {
+        var live = _live!;
+        _live = null;
+        _tick?.Dispose();
+        _tick = null;
+        LogLeaseLost(logger, live.Record.Id);
+        NotifyPublisher(live, CloseCodes.GatewayRestarting, "session moved; reconnect");
+        await live.Pipeline.DisposeAsync();
+        instruments.SessionsActive.Add(-1);
+        if (live.Pipeline.Process is not null)
+        {
+            instruments.FfmpegProcesses.Add(-1);
+        }
+
+        DeactivateOnIdle();
     }
 
     private void NotifyPublisher(LiveSession live, int closeCode, string reason)
@@ -277,7 +334,13 @@ internal sealed partial class StreamGrain(
         _tick = null;
 
         // The stop runs outside the turn; the turn waits only a bounded while, so `end` answers even when FFmpeg is stalled.
-        var stopping = supervisor.RunDetached(() => live.Pipeline.StopAsync(CancellationToken.None));
+        var stopping = supervisor.RunDetached(async () =>
+        {
+            await live.Pipeline.StopAsync(CancellationToken.None);
+
+            // Only once FFmpeg is gone may another session of this stream start one.
+            await live.Lease.ReleaseAsync(CancellationToken.None);
+        });
         try
         {
             await stopping.WaitAsync(sessionOptions.Value.EndWait, cancellationToken);
@@ -356,8 +419,10 @@ internal sealed partial class StreamGrain(
             record.HasArchive);
     }
 
-    private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline)
+    private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline, StreamLease lease)
     {
+        public StreamLease Lease { get; } = lease;
+
         public SessionRecord Record { get; } = record;
 
         public SessionPipeline Pipeline { get; } = pipeline;

@@ -55,5 +55,8 @@ public sealed class SessionRecord
 
     [Id(14)] public int CloseCode { get; set; }
 
+    /// <summary>The fencing token of the lease under which this session's FFmpeg ran.</summary>
+    [Id(15)] public long LeaseToken { get; set; }
+
     public bool IsLive => State is SessionState.Active or SessionState.Disconnected;
 }
