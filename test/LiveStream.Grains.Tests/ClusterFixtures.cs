@@ -9,7 +9,13 @@ namespace LiveStream.Grains.Tests;
 /// <summary>Builds in-process test clusters with the LiveStream silo services.</summary>
 public static class TestClusters
 {
-    public static InProcessTestCluster Build(string dataPath, IMediaProcessRunner? runner, int silos = 1, int bufferBytes = 256 * 1024, TimeProvider? time = null)
+    public static InProcessTestCluster Build(
+        string dataPath,
+        IMediaProcessRunner? runner,
+        int silos = 1,
+        int bufferBytes = 256 * 1024,
+        TimeProvider? time = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost((_, host) =>
@@ -18,6 +24,11 @@ public static class TestClusters
             host.Configuration["LiveStream:Session:TickInterval"] = "00:00:00.100";
             host.Configuration["LiveStream:Session:BufferBytes"] = bufferBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
             host.Configuration["LiveStream:Ffmpeg:Preset"] = "ultrafast";
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                host.Configuration[key] = value;
+            }
+
             if (runner is not null)
             {
                 host.Services.AddSingleton(runner);
@@ -31,7 +42,28 @@ public static class TestClusters
             host.Services.AddLiveStreamSiloServices();
             host.AddLiveStreamTelemetry();
         });
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(StorageNames.LiveStream));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            // Stream records must outlive a killed silo when the test has Redis; otherwise memory is enough.
+            if (settings?.GetValueOrDefault("ConnectionStrings:Redis") is { } redis)
+            {
+                silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+            }
+            else
+            {
+                silo.AddMemoryGrainStorage(StorageNames.LiveStream);
+            }
+
+            // Membership tuned for tests: a killed silo is declared dead in about two seconds.
+            silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+            });
+        });
+        builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
         return builder.Build();
     }
 

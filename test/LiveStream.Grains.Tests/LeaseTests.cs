@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using LiveStream.Ingest;
+using LiveStream.Leases;
+using LiveStream.Streams;
+using LiveStream.Testing;
+using Orleans.TestingHost;
+using StackExchange.Redis;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>The per-stream lease on a two-silo in-process cluster and a real redis-server.</summary>
+public sealed class LeaseTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly FakeMediaProcessRunner _runner = new();
+    private readonly string _dataPath = TestClusters.NewDataPath();
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _redisClient = null!;
+    private InProcessTestCluster _cluster = null!;
+    private RedisLeaseStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _redisClient = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        _store = new RedisLeaseStore(new RedisConnection(_redis.ConnectionString));
+        _cluster = TestClusters.Build(_dataPath, _runner, silos: 2, settings: new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = _redis.ConnectionString,
+            ["LiveStream:Lease:Ttl"] = Ttl.ToString(),
+            ["LiveStream:Lease:RenewInterval"] = "00:00:00.200",
+        });
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        await _redisClient.DisposeAsync();
+        await _redis.DisposeAsync();
+        Directory.Delete(_dataPath, recursive: true);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task While_a_live_holder_elsewhere_has_the_lease_no_ffmpeg_starts_and_a_holder_keeps_contenders_out()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client);
+        var streamId = grain.GetPrimaryKeyString();
+        var elsewhere = await _store.AcquireAsync(streamId, $"{_cluster.Silos[1].SiloAddress.ToParsableString()}/other-session", Ttl, default);
+
+        var refused = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.False(refused.Accepted);
+        Assert.Equal(CloseCodes.ClusterUnavailable, refused.CloseCode);
+        Assert.DoesNotContain(_runner.BySession.Keys, id => id.StartsWith(streamId, StringComparison.Ordinal));
+
+        await _store.ReleaseAsync(streamId, elsewhere, default);
+        var accepted = await StreamFactory.ConnectAsync(grain, hash);
+
+        Assert.True(accepted.Accepted);
+        Assert.Single(_runner.For(accepted.SessionId!));
+        var held = Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(RedisLeaseStore.Key(streamId)))!;
+        Assert.EndsWith("/" + accepted.SessionId, held.Holder, StringComparison.Ordinal);
+        Assert.True(held.Token > elsewhere.Token);
+        var contender = await _store.AcquireAsync(streamId, "somebody-else", Ttl, default);
+        Assert.Equal(held, contender);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_holder_that_loses_its_lease_stops_its_ffmpeg()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var process = Assert.Single(_runner.For(session.SessionId!));
+
+        await _redisClient.GetDatabase().StringSetAsync(RedisLeaseStore.Key(grain.GetPrimaryKeyString()), "999999|another-owner/x", Ttl);
+
+        await Eventually.HoldsAsync(() => process.Exited.IsCompleted, Timeout, "the fenced-off FFmpeg to stop");
+        Assert.True(process.Killed);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_holder_whose_silo_is_declared_dead_is_replaced_without_waiting_for_the_ttl()
+    {
+        var victim = _cluster.Silos[1];
+        var (grain, hash, session, lease) = await LiveStreamOnAsync(victim.SiloAddress);
+        var started = Stopwatch.GetTimestamp();
+
+        await _cluster.KillSiloAsync(victim);
+
+        var resumed = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                try
+                {
+                    return await StreamFactory.ConnectAsync(grain, hash);
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    return null;
+                }
+            },
+            r => r is { Accepted: true },
+            Timeout,
+            "the stream to be taken over on the surviving silo");
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        var taken = Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(RedisLeaseStore.Key(grain.GetPrimaryKeyString())))!;
+        Assert.True(taken.Token > lease.Token);
+        Assert.StartsWith(_cluster.Silos[0].SiloAddress.ToParsableString() + "/", taken.Holder, StringComparison.Ordinal);
+        Assert.NotEqual(session.SessionId, resumed!.SessionId);
+        Assert.True(elapsed < Ttl, $"took {elapsed}, the TTL is {Ttl}");
+    }
+
+    /// <summary>Creates streams until one goes live on <paramref name="silo"/> (placement is the cluster's choice).</summary>
+    private async Task<(IStreamGrain Grain, byte[] Hash, ConnectResult Session, Lease Lease)> LiveStreamOnAsync(SiloAddress silo)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client);
+            var session = await StreamFactory.ConnectAsync(grain, hash);
+            var lease = Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(RedisLeaseStore.Key(grain.GetPrimaryKeyString())))!;
+            if (lease.Holder.StartsWith(silo.ToParsableString() + "/", StringComparison.Ordinal))
+            {
+                return (grain, hash, session, lease);
+            }
+        }
+
+        throw new InvalidOperationException("no stream was placed on " + silo);
+    }
+}
