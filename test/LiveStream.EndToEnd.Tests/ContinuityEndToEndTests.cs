@@ -134,6 +134,25 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
         Assert.NotEqual(JsonValueKind.Null, session.GetProperty("disconnectedAt").ValueKind);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task When_the_window_expires_the_session_ends_and_the_hls_output_is_finalised()
+    {
+        var capture = MediaCapture.Load("audio-only-opus");
+        var stream = await cluster.CreateStreamAsync(new { reconnectWindowSeconds = 1, outputs = new object[] { new { type = "hls" } } });
+        await using var publisher = await V1Publisher.ConnectAsync(stream.IngestUrl);
+        await publisher.SendRangeAsync(capture.Bytes, 0, capture.Bytes.Length, 8192);
+        await publisher.WaitForAckAsync(capture.Bytes.Length, Wait);
+        var pid = (await cluster.GetJsonAsync($"/api/sessions/{publisher.SessionId}")).GetProperty("ffmpeg").GetProperty("pid").GetInt32();
+
+        publisher.Abort();
+
+        var ended = await cluster.WaitForSessionStateAsync(publisher.SessionId, "ended");
+        Assert.Equal("reconnect window expired", ended.GetProperty("endReason").GetString());
+        Assert.False(ProcessProbe.IsRunning(pid));
+        var playlist = await new HttpClient().GetStringAsync(new Uri(cluster.GatewayUrl, ended.GetProperty("hlsUrl").GetString()!));
+        Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_second_publisher_on_another_gateway_takes_over_and_the_idle_old_socket_gets_4409()
     {

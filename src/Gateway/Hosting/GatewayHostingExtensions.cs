@@ -107,9 +107,12 @@ public static class GatewayHostingExtensions
     private static void AddClient(WebApplicationBuilder builder)
     {
         var cluster = builder.Configuration.GetSection(ClusterHostingOptions.Section).Get<ClusterHostingOptions>() ?? new();
+        var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new();
         var redis = builder.Configuration.GetConnectionString("Redis");
         builder.UseOrleansClient(client =>
         {
+            // Orleans' 30 s default would hold a chunk that long when its silo dies; the ingest path retries instead.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ingest.GrainCallTimeout);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;

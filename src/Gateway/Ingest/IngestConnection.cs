@@ -73,7 +73,13 @@ internal sealed partial class IngestConnection(
         {
             try
             {
-                await grain.DisconnectAsync(_session.Epoch, outcome.Kind, outcome.Code);
+                await RetryAsync(
+                    async () =>
+                    {
+                        await grain.DisconnectAsync(_session.Epoch, outcome.Kind, outcome.Code);
+                        return true;
+                    },
+                    CancellationToken.None);
             }
             catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))
             {
@@ -234,7 +240,7 @@ internal sealed partial class IngestConnection(
         var backoff = TimeSpan.FromMilliseconds(5);
         while (true)
         {
-            var result = await grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload));
+            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken);
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
@@ -284,6 +290,30 @@ internal sealed partial class IngestConnection(
             _sendLock.Release();
         }
     }
+
+    /// <summary>
+    /// Retries a grain call that failed with a transient cluster error (a silo died with the call in flight, a
+    /// timeout). Chunk writes carry their offset, so a retry of a write that did land is trimmed, never doubled.
+    /// </summary>
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception ex) when (attempt < options.GrainCallRetries && IsTransient(ex))
+            {
+                LogRetrying(logger, ex, _session.SessionId!, attempt + 1);
+                await Task.Delay(delay, cancellationToken);
+                delay *= 2;
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
 
     private static bool IsEndMessage(ReadOnlySpan<byte> text)
     {
@@ -340,6 +370,9 @@ internal sealed partial class IngestConnection(
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, closed by the session with {CloseCode}")]
     private static partial void LogClosedByGrain(ILogger logger, string sessionId, int epoch, int closeCode);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Grain call for session {SessionId} failed transiently; retry {Attempt}")]
+    private static partial void LogRetrying(ILogger logger, Exception exception, string sessionId, int attempt);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Grain call failed for session {SessionId}")]
     private static partial void LogGrainCallFailed(ILogger logger, Exception exception, string sessionId);

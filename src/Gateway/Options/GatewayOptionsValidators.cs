@@ -24,6 +24,16 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             errors.Add("LiveStream:Ingest:MaxBackoff must be positive and at most 00:00:05.");
         }
 
+        if (options.GrainCallTimeout < TimeSpan.FromSeconds(1) || options.GrainCallTimeout > TimeSpan.FromMinutes(2))
+        {
+            errors.Add("LiveStream:Ingest:GrainCallTimeout must be between 00:00:01 and 00:02:00.");
+        }
+
+        if (options.GrainCallRetries is < 0 or > 10)
+        {
+            errors.Add("LiveStream:Ingest:GrainCallRetries must be between 0 and 10.");
+        }
+
         if (options.KeepAliveInterval < TimeSpan.Zero)
         {
             errors.Add("LiveStream:Ingest:KeepAliveInterval must not be negative.");

@@ -15,6 +15,15 @@ public sealed class IngestOptions
     /// <summary>Longest wait between retries while a session's buffer is full (the socket is not read meanwhile). Default 200 ms.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Timeout of the gateway's grain calls (Orleans' client <c>ResponseTimeout</c>, 30 s by default). A call in
+    /// flight to a silo that dies waits this long before it is retried. Default 10 s.
+    /// </summary>
+    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retries of a chunk write or disconnect that failed with a transient cluster error (offsets make them idempotent). Default 3.</summary>
+    public int GrainCallRetries { get; set; } = 3;
+
     /// <summary>WebSocket keep-alive ping interval. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
