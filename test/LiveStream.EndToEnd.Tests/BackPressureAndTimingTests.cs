@@ -15,24 +15,38 @@ public sealed class BackPressureAndTimingTests(LiveStreamProcesses cluster, ITes
     {
         var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
         await using var publisher = await V1Publisher.ConnectAsync(stream.IngestUrl);
-        var session = await cluster.GetJsonAsync($"/api/sessions/{publisher.SessionId}");
+
+        // Real media, far more of it than any buffer holds: the capture's header, then its clusters over and over.
+        var capture = MediaCapture.Load("vp8-opus").Bytes;
+        var firstCluster = capture.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x1F, 0x43, 0xB6, 0x75]);
+        await publisher.SendAsync(0, capture.AsMemory(0, firstCluster));
+        await publisher.WaitForAckAsync(firstCluster, Wait);
+        var session = await Eventually.ReturnsAsync(
+            () => cluster.GetJsonAsync($"/api/sessions/{publisher.SessionId}"),
+            s => s.GetProperty("ffmpeg").GetProperty("pid").ValueKind == System.Text.Json.JsonValueKind.Number,
+            Wait,
+            "FFmpeg to start");
         var pid = session.GetProperty("ffmpeg").GetProperty("pid").GetInt32();
-        var junk = RandomNumberGenerator.GetBytes(64 * 1024);
+        var clusters = capture.AsMemory(firstCluster);
         Signal(pid, "STOP");
         try
         {
             // Keep sending far more than the buffer holds; the sends must stall instead of memory growing.
-            long sent = 0;
+            long sent = firstCluster;
             var sender = Task.Run(async () =>
             {
                 while (sent < 64L * 1024 * 1024)
                 {
-                    await publisher.SendAsync(sent, junk);
-                    Interlocked.Add(ref sent, junk.Length);
+                    for (var at = 0; at < clusters.Length; at += 64 * 1024)
+                    {
+                        var piece = clusters[at..Math.Min(clusters.Length, at + (64 * 1024))];
+                        await publisher.SendAsync(Interlocked.Read(ref sent), piece);
+                        Interlocked.Add(ref sent, piece.Length);
+                    }
                 }
             });
             await Eventually.HoldsAsync(
-                () => publisher.Acked > 0,
+                () => publisher.Acked > firstCluster,
                 Wait,
                 "the first acks");
             var stalledAt = await Eventually.ReturnsAsync(

@@ -236,12 +236,17 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
             await using var publisher = await V1Publisher.ConnectAsync(stream.IngestUrlOn(gateways[attempt % 2]));
             sessionId ??= publisher.SessionId;
             Assert.Equal(sessionId, publisher.SessionId);
-            var session = await cluster.GetJsonAsync($"/api/sessions/{sessionId}");
-            pids.Add(session.GetProperty("ffmpeg").GetProperty("pid").GetInt32());
 
             // The client holds everything, so it resends from resumeFrom: the protocol's normal resume.
             var end = attempt < drops ? Math.Max(dropAt[attempt], publisher.ResumeFrom) : capture.Bytes.Length;
             await publisher.SendRangeAsync(capture.Bytes, publisher.ResumeFrom, end, 4096);
+            await publisher.WaitForAckAsync(end, Wait);
+            var session = await cluster.GetJsonAsync($"/api/sessions/{sessionId}");
+            if (session.GetProperty("ffmpeg").GetProperty("pid").ValueKind == JsonValueKind.Number)
+            {
+                pids.Add(session.GetProperty("ffmpeg").GetProperty("pid").GetInt32());
+            }
+
             if (attempt < drops)
             {
                 publisher.Abort();

@@ -17,16 +17,24 @@ public sealed partial class IngestEndToEndTests(LiveStreamProcesses cluster)
         var stream = await cluster.CreateStreamAsync(new { name = "e2e", outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
 
         await using var publisher = await Publisher.ConnectAsync(stream.IngestUrl);
-        var sessionId = (await Eventually.ReturnsAsync(
-            () => cluster.GetJsonAsync($"/api/streams/{stream.Id}"),
-            s => s.GetProperty("currentSessionId").GetString() is not null,
+        var chunks = capture.Chunks().ToList();
+        await publisher.SendAsync(chunks[0]);
+        var live = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var info = await cluster.GetJsonAsync($"/api/streams/{stream.Id}");
+                return info.GetProperty("currentSessionId").GetString() is { } id ? await cluster.GetJsonAsync($"/api/sessions/{id}") : info;
+            },
+            s => s.TryGetProperty("ffmpeg", out var ffmpeg) && ffmpeg.GetProperty("pid").ValueKind == System.Text.Json.JsonValueKind.Number,
             TimeSpan.FromSeconds(30),
-            "the stream to go live")).GetProperty("currentSessionId").GetString()!;
-        var live = await cluster.GetJsonAsync($"/api/sessions/{sessionId}");
+            "FFmpeg to start once the init segment arrived");
+        var sessionId = live.GetProperty("id").GetString()!;
         var pid = live.GetProperty("ffmpeg").GetProperty("pid").GetInt32();
         Assert.True(ProcessProbe.IsRunning(pid));
+        Assert.Equal("vp8", live.GetProperty("video").GetProperty("codec").GetString());
+        Assert.False(live.GetProperty("video").GetProperty("passthrough").GetBoolean());
 
-        foreach (var chunk in capture.Chunks())
+        foreach (var chunk in chunks.Skip(1))
         {
             await publisher.SendAsync(chunk);
             Assert.False(publisher.ServerClose.IsCompleted, "the server closed the connection mid-stream");
@@ -103,6 +111,22 @@ public sealed partial class IngestEndToEndTests(LiveStreamProcesses cluster)
         Assert.Equal("active", status[0].GetProperty("state").GetString());
         Assert.False(good.ServerClose.IsCompleted);
         await good.CloseAsync();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Bytes_that_are_not_media_close_with_4415_and_fail_the_session()
+    {
+        var stream = await cluster.CreateStreamAsync();
+        await using var publisher = await Publisher.ConnectAsync(stream.IngestUrl);
+
+        await publisher.SendAsync("this is not a WebM or MP4 stream at all"u8.ToArray());
+        var close = await publisher.ServerClose.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(4415, (int)close!.CloseStatus!.Value);
+        Assert.StartsWith("unsupported media", close.CloseStatusDescription, StringComparison.Ordinal);
+        var sessions = await cluster.GetJsonAsync($"/api/streams/{stream.Id}/sessions");
+        Assert.Equal("failed", sessions[0].GetProperty("state").GetString());
+        Assert.Empty(ProcessProbe.FindFfmpegUnder(Path.Combine(cluster.DataPath, "hls", sessions[0].GetProperty("id").GetString()!)));
     }
 
     [Fact(Timeout = 60_000)]

@@ -32,11 +32,12 @@ public sealed class RealFfmpegTests : IAsyncLifetime
     {
         var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
+        var capture = MediaCapture.Load("audio-only-opus");
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks().Take(1));
         var pid = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid!.Value;
         Assert.True(ProcessProbe.IsRunning(pid));
-        var capture = MediaCapture.Load("audio-only-opus");
 
-        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, capture.ChunkSizes[0], capture.Chunks().Skip(1));
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
 
         Assert.False(ProcessProbe.IsRunning(pid));
@@ -50,8 +51,8 @@ public sealed class RealFfmpegTests : IAsyncLifetime
     {
         var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
-        var pid = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid!.Value;
         await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, MediaCapture.Load("audio-only-opus").Chunks().Take(5));
+        var pid = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid!.Value;
 
         await _cluster.DeactivateAsync(grain);
 
@@ -63,6 +64,7 @@ public sealed class RealFfmpegTests : IAsyncLifetime
     {
         var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, MediaCapture.Load("audio-only-opus").Chunks().Take(2));
         var pid = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid!.Value;
         var supervisor = _cluster.Silos[0].ServiceProvider.GetRequiredService<MediaProcessSupervisor>();
         Assert.Contains(pid, supervisor.RunningProcessIds);

@@ -19,7 +19,7 @@ public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var first = await StreamFactory.ConnectAsync(grain, hash);
-        var bytes = RandomNumberGenerator.GetBytes(20_000);
+        var bytes = MediaCapture.Load("audio-only-opus").Bytes[..20_000];
         await grain.WriteAsync(new ChunkWrite(first.Epoch, 0, bytes.AsMemory(0, 12_000)));
 
         await grain.DisconnectAsync(first.Epoch, DisconnectKind.Dropped, 1006);
@@ -50,6 +50,7 @@ public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains, reconnectWindowSeconds: 5);
         var session = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, MediaCapture.Load("audio-only-opus").Chunks().First()));
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.Dropped, 1001);
         var process = Assert.Single(fixture.Runner.For(session.SessionId!));
 

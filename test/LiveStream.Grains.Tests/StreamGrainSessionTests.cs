@@ -11,6 +11,8 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
+    private static readonly MediaCapture Audio = MediaCapture.Load("audio-only-opus");
+
     private IGrainFactory Grains => fixture.Client;
 
     [Fact(Timeout = 30_000)]
@@ -42,6 +44,8 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
 
         var result = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.Empty(fixture.Runner.For(result.SessionId!));
+        await grain.WriteAsync(new ChunkWrite(result.Epoch, 0, Audio.Chunks().First()));
 
         Assert.True(result.Accepted);
         Assert.Equal(1, result.Epoch);
@@ -51,6 +55,8 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         Assert.Equal(SessionState.Active, status.State);
         var process = Assert.Single(fixture.Runner.For(result.SessionId!));
         Assert.Equal(process.Id, status.Ffmpeg.Pid);
+        Assert.Equal("opus", status.Audio?.Codec);
+        Assert.Null(status.Video);
         Assert.Equal(StreamState.Live, (await grain.GetAsync())!.State);
         Assert.Equal(result.SessionId, (await grain.GetAsync())!.CurrentSessionId);
     }
@@ -60,7 +66,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
-        var bytes = RandomNumberGenerator.GetBytes(10_000);
+        var bytes = Audio.Bytes[..10_000];
 
         var first = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, bytes.AsMemory(0, 4000)));
         var resend = await grain.WriteAsync(new ChunkWrite(session.Epoch, 1000, bytes.AsMemory(1000, 2000)));
@@ -80,9 +86,9 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
-        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[100]));
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, Audio.Bytes.AsMemory(0, 100)));
 
-        var gap = await grain.WriteAsync(new ChunkWrite(session.Epoch, 101, new byte[100]));
+        var gap = await grain.WriteAsync(new ChunkWrite(session.Epoch, 101, Audio.Bytes.AsMemory(101, 100)));
 
         Assert.Equal(WriteOutcome.Gap, gap.Outcome);
         Assert.Equal(CloseCodes.ProtocolViolation, gap.CloseCode);
@@ -94,7 +100,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var first = await StreamFactory.ConnectAsync(grain, hash);
-        var payload = RandomNumberGenerator.GetBytes(5000);
+        var payload = Audio.Bytes[..5000];
         await grain.WriteAsync(new ChunkWrite(first.Epoch, 0, payload));
 
         await grain.DisconnectAsync(first.Epoch, DisconnectKind.End, CloseCodes.Normal);
@@ -125,17 +131,17 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var older = await StreamFactory.ConnectAsync(grain, hash);
-        await grain.WriteAsync(new ChunkWrite(older.Epoch, 0, new byte[100]));
+        await grain.WriteAsync(new ChunkWrite(older.Epoch, 0, Audio.Bytes.AsMemory(0, 100)));
 
         var newer = await StreamFactory.ConnectAsync(grain, hash);
-        var stale = await grain.WriteAsync(new ChunkWrite(older.Epoch, 100, new byte[100]));
+        var stale = await grain.WriteAsync(new ChunkWrite(older.Epoch, 100, Audio.Bytes.AsMemory(100, 100)));
 
         Assert.Equal(older.SessionId, newer.SessionId);
         Assert.Equal(older.Epoch + 1, newer.Epoch);
         Assert.Equal(100, newer.ResumeFrom);
         Assert.Equal(WriteOutcome.Closed, stale.Outcome);
         Assert.Equal(CloseCodes.Superseded, stale.CloseCode);
-        Assert.Single(fixture.Runner.For(older.SessionId!));
+        Assert.True(fixture.Runner.For(older.SessionId!).Count <= 1);
         var status = (await grain.GetSessionAsync(older.SessionId!))!;
         Assert.Equal(1, status.SupersededPublishers);
         Assert.Equal(100, status.BytesIngested);
@@ -163,18 +169,18 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
+        var video = MediaCapture.Load("vp8-opus").Bytes;
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, video.AsMemory(0, 32 * 1024)));
         var process = Assert.Single(fixture.Runner.For(session.SessionId!));
         process.Stall();
 
-        long offset = 0;
-        var chunk = new byte[32 * 1024];
+        long offset = 32 * 1024;
         WriteResult result;
-        var writes = 0;
         do
         {
-            result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, chunk));
+            Assert.True(offset + (32 * 1024) < video.Length, "the buffer never filled");
+            result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, video.AsMemory((int)offset, 32 * 1024)));
             offset = result.Committed;
-            Assert.True(++writes < 100, "the buffer never filled");
         }
         while (result.Outcome == WriteOutcome.Committed);
 
@@ -189,13 +195,30 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task A_process_that_dies_fails_the_session_and_the_publisher_is_told_4500()
+    public async Task A_process_that_dies_is_restarted_and_after_too_many_restarts_the_session_fails_with_4500()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
-        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, Audio.Chunks().First()));
 
-        process.Crash(exitCode: 1);
+        for (var restart = 1; restart <= 5; restart++)
+        {
+            var crashed = fixture.Runner.For(session.SessionId!)[^1];
+            crashed.Crash(exitCode: 1);
+            var restarted = await Eventually.ReturnsAsync(
+                () =>
+                {
+                    fixture.Time.Advance(TimeSpan.FromMilliseconds(100));
+                    return grain.GetSessionAsync(session.SessionId!);
+                },
+                s => s!.Ffmpeg.Restarts == restart,
+                Timeout,
+                $"restart {restart}");
+            Assert.Equal(SessionState.Active, restarted!.State);
+            Assert.Equal(fixture.Runner.For(session.SessionId!)[^1].Id, restarted.Ffmpeg.Pid);
+        }
+
+        fixture.Runner.For(session.SessionId!)[^1].Crash(exitCode: 1);
 
         // The session's timer runs on the silo's (fake) clock: move it along while waiting.
         var status = await Eventually.ReturnsAsync(
@@ -213,10 +236,31 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Bytes_that_are_not_media_fail_the_session_with_4415_and_stop_nothing_else()
+    {
+        var (bystander, bystanderHash) = await StreamFactory.CreateAsync(Grains);
+        var other = await StreamFactory.ConnectAsync(bystander, bystanderHash);
+        await bystander.WriteAsync(new ChunkWrite(other.Epoch, 0, Audio.Chunks().First()));
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        var result = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, "GET / HTTP/1.1\r\n\r\n"u8.ToArray()));
+
+        Assert.Equal((WriteOutcome.Closed, CloseCodes.UnsupportedMedia), (result.Outcome, result.CloseCode));
+        var failed = (await grain.GetSessionAsync(session.SessionId!))!;
+        Assert.Equal(SessionState.Failed, failed.State);
+        Assert.StartsWith("unsupported media", failed.EndReason, StringComparison.Ordinal);
+        Assert.Empty(fixture.Runner.For(session.SessionId!));
+        Assert.Equal(SessionState.Active, (await bystander.GetSessionAsync(other.SessionId!))!.State);
+        Assert.False(fixture.Runner.For(other.SessionId!)[0].Exited.IsCompleted);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Deactivating_the_grain_ends_the_live_session_and_stops_its_process()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, Audio.Chunks().First()));
         var process = Assert.Single(fixture.Runner.For(session.SessionId!));
 
         await fixture.Cluster.DeactivateAsync(grain);

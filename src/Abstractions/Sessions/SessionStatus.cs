@@ -17,4 +17,7 @@ public sealed record SessionStatus(
     [property: Id(11)] long BufferedBytes,
     [property: Id(12)] string? EndReason,
     [property: Id(13)] string? HlsUrl,
-    [property: Id(14)] bool HasArchive);
+    [property: Id(14)] bool HasArchive,
+    [property: Id(15)] VideoStatus? Video = null,
+    [property: Id(16)] AudioStatus? Audio = null,
+    [property: Id(17)] IReadOnlyList<string>? Warnings = null);

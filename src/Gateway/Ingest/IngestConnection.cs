@@ -128,7 +128,7 @@ internal sealed partial class IngestConnection(
                 // is cut off after a grace period.
                 if (socket.State == WebSocketState.Open)
                 {
-                    await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, reason, _abort.Token);
+                    await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, FitReason(reason), _abort.Token);
                 }
             }
             finally
@@ -153,13 +153,31 @@ internal sealed partial class IngestConnection(
             timeout.CancelAfter(CloseHandshakeTimeout);
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+                await socket.CloseAsync((WebSocketCloseStatus)code, FitReason(reason), timeout.Token);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
             // The peer is gone; nothing more to tell it.
         }
+    }
+
+    /// <summary>A close reason must fit in 123 UTF-8 bytes.</summary>
+    private static string FitReason(string reason)
+    {
+        const int Max = 120;
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= Max)
+        {
+            return reason;
+        }
+
+        var cut = reason[..Math.Min(reason.Length, Max)];
+        while (System.Text.Encoding.UTF8.GetByteCount(cut) > Max)
+        {
+            cut = cut[..^1];
+        }
+
+        return cut;
     }
 
     private async Task<Outcome> ReceiveLoopAsync(ReceiveState state, CancellationToken cancellationToken)

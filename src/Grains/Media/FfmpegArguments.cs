@@ -1,4 +1,5 @@
 using CliWrap.Builders;
+using LiveStream.Media.Containers;
 using LiveStream.Options;
 using LiveStream.Streams;
 
@@ -19,17 +20,19 @@ public static class FfmpegArguments
             switch (output.Type)
             {
                 case OutputType.Hls:
-                    AddEncode(args, options);
+                    AddEncode(args, spec.Tracks, options);
                     args.Add("-f").Add("hls")
                         .Add("-hls_time").Add(options.HlsSegmentSeconds)
                         .Add("-hls_list_size").Add(0)
                         .Add("-hls_playlist_type").Add("event")
-                        .Add("-hls_flags").Add("independent_segments+temp_file")
+                        // append_list: a restarted FFmpeg (crash, new recording, failover) goes on with the same
+                        // playlist, after a discontinuity, instead of starting it again.
+                        .Add("-hls_flags").Add(spec.Continuation ? "independent_segments+temp_file+append_list+discont_start" : "independent_segments+temp_file+append_list")
                         .Add("-hls_segment_filename").Add(Path.Combine(spec.HlsDirectory, "seg_%05d.ts"))
                         .Add(Path.Combine(spec.HlsDirectory, "index.m3u8"));
                     break;
                 case OutputType.Rtmp:
-                    AddEncode(args, options);
+                    AddEncode(args, spec.Tracks, options);
                     args.Add("-f").Add("flv").Add(output.Url ?? throw new ArgumentException("An rtmp output needs a URL.", nameof(spec)));
                     break;
                 default:
@@ -43,13 +46,28 @@ public static class FfmpegArguments
     public static bool NeedsProcess(IEnumerable<OutputSpec> outputs) =>
         outputs.Any(o => o.Type is OutputType.Hls or OutputType.Rtmp);
 
-    private static void AddEncode(ArgumentsBuilder args, FfmpegOptions options) =>
-        args.Add("-map").Add("0:v:0?").Add("-map").Add("0:a:0?")
-            .Add("-c:v").Add("libx264").Add("-preset").Add(options.Preset).Add("-tune").Add("zerolatency")
-            .Add("-pix_fmt").Add("yuv420p")
-            // A keyframe at least every 2 s: HLS segments and RTMP platforms both need it.
-            .Add("-force_key_frames").Add("expr:gte(t,n_forced*2)")
-            // MediaRecorder timestamps are variable-rate; keep them, never duplicate frames over gaps.
-            .Add("-fps_mode").Add("passthrough")
+    /// <summary>True when the video of <paramref name="tracks"/> is H.264, which every output takes as it is.</summary>
+    public static bool IsPassthrough(IReadOnlyList<TrackInfo> tracks) =>
+        tracks.FirstOrDefault(t => t.Kind == TrackKind.Video) is { Codec: "h264" };
+
+    private static void AddEncode(ArgumentsBuilder args, IReadOnlyList<TrackInfo> tracks, FfmpegOptions options)
+    {
+        args.Add("-map").Add("0:v:0?").Add("-map").Add("0:a:0?");
+        if (IsPassthrough(tracks))
+        {
+            // H.264 from the browser goes out as it came: no decode, no encode (the whole cost of a stream).
+            args.Add("-c:v").Add("copy");
+        }
+        else
+        {
+            args.Add("-c:v").Add("libx264").Add("-preset").Add(options.Preset).Add("-tune").Add("zerolatency")
+                .Add("-pix_fmt").Add("yuv420p")
+                // A keyframe at least every 2 s: HLS segments and RTMP platforms both need it.
+                .Add("-force_key_frames").Add("expr:gte(t,n_forced*2)");
+        }
+
+        // MediaRecorder timestamps are variable-rate; keep them, never duplicate frames over gaps.
+        args.Add("-fps_mode").Add("passthrough")
             .Add("-c:a").Add("aac").Add("-b:a").Add("128k").Add("-ar").Add(48000);
+    }
 }

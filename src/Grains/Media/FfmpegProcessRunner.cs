@@ -9,11 +9,15 @@ namespace LiveStream.Media;
 internal sealed class FfmpegProcessRunner(
     IOptions<FfmpegOptions> options,
     MediaProcessSupervisor supervisor,
+    Telemetry.LiveStreamInstruments instruments,
     ILogger<FfmpegProcessRunner> logger) : IMediaProcessRunner
 {
     public IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
     {
         Directory.CreateDirectory(spec.HlsDirectory);
-        return new FfmpegProcess(spec, input, options.Value, supervisor, logger);
+        var process = new FfmpegProcess(spec, input, options.Value, supervisor, logger);
+        instruments.FfmpegProcesses.Add(1);
+        _ = process.Exited.ContinueWith(_ => instruments.FfmpegProcesses.Add(-1), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return process;
     }
 }

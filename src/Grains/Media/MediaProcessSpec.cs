@@ -1,6 +1,14 @@
+using LiveStream.Media.Containers;
 using LiveStream.Streams;
 
 namespace LiveStream.Media;
 
-/// <summary>What a session asks of its media process: its outputs and where local ones go.</summary>
-public sealed record MediaProcessSpec(string SessionId, IReadOnlyList<OutputSpec> Outputs, string HlsDirectory);
+/// <summary>What a session asks of its media process: its outputs, where local ones go, and the input's tracks.</summary>
+public sealed record MediaProcessSpec(string SessionId, IReadOnlyList<OutputSpec> Outputs, string HlsDirectory)
+{
+    /// <summary>The tracks of the recording FFmpeg will read (empty when unknown).</summary>
+    public IReadOnlyList<TrackInfo> Tracks { get; init; } = [];
+
+    /// <summary>True when an earlier FFmpeg of the same session wrote these outputs: they are continued, not replaced.</summary>
+    public bool Continuation { get; init; }
+}

@@ -19,6 +19,9 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan EndWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often FFmpeg may be restarted within one session (crashes, recorder restarts) before the session fails with 4500. Default 5.</summary>
+    public int MaxFfmpegRestarts { get; set; } = 5;
+
     /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

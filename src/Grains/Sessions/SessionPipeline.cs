@@ -1,26 +1,49 @@
 using LiveStream.Media;
+using LiveStream.Media.Containers;
 using LiveStream.Streams;
 
 namespace LiveStream.Sessions;
 
 /// <summary>
 /// Where a session's committed bytes go: the archive file (written and flushed inside the grain turn, so an
-/// acknowledged byte survives the process) and the bounded buffer its FFmpeg drains.
+/// acknowledged byte survives the process) and, through the <see cref="MediaRouter"/>, the bounded buffer its
+/// current FFmpeg drains. FFmpeg starts once the init segment is known, with arguments chosen from the tracks.
 /// </summary>
-internal sealed class SessionPipeline : IAsyncDisposable
+internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
 {
     private readonly FileStream? _archive;
-    private readonly SessionBuffer? _buffer;
+    private readonly MediaProcessSpec _spec;
+    private readonly int _bufferBytes;
+    private readonly IMediaProcessRunner _runner;
+    private readonly MediaProcessSupervisor _supervisor;
+    private readonly MediaRouter? _router;
+    private SessionBuffer? _buffer;
+    private bool _started;
 
-    private SessionPipeline(FileStream? archive, SessionBuffer? buffer, IMediaProcess? process)
+    private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor)
     {
         _archive = archive;
-        _buffer = buffer;
-        Process = process;
+        _spec = spec;
+        _bufferBytes = bufferBytes;
+        _runner = runner;
+        _supervisor = supervisor;
+        _router = FfmpegArguments.NeedsProcess(spec.Outputs) ? new MediaRouter(this) : null;
     }
 
-    /// <summary>The session's FFmpeg, or null when no output needs one.</summary>
-    public IMediaProcess? Process { get; }
+    /// <summary>The session's current FFmpeg, or null (no output needs one, or the init segment is not complete yet).</summary>
+    public IMediaProcess? Process { get; private set; }
+
+    /// <summary>How often FFmpeg was started again within the session (crash, recorder restart).</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>The tracks of the current recording (empty until known, and for outputs that need no FFmpeg).</summary>
+    public IReadOnlyList<TrackInfo> Tracks => _router?.Tracks ?? [];
+
+    /// <summary>Recorder restarts spliced into the running FFmpeg.</summary>
+    public int Splices => _router?.Splices ?? 0;
+
+    /// <summary>The longest recent gap between video keyframes, in ms.</summary>
+    public long? KeyframeIntervalMs => _router?.KeyframeIntervalMs;
 
     /// <summary>Bytes committed but not yet written to FFmpeg.</summary>
     public long BufferedBytes => _buffer?.BufferedBytes ?? 0;
@@ -29,7 +52,8 @@ internal sealed class SessionPipeline : IAsyncDisposable
         MediaProcessSpec spec,
         string? archivePath,
         int bufferBytes,
-        IMediaProcessRunner runner)
+        IMediaProcessRunner runner,
+        MediaProcessSupervisor supervisor)
     {
         FileStream? archive = null;
         if (archivePath is not null)
@@ -45,29 +69,17 @@ internal sealed class SessionPipeline : IAsyncDisposable
             });
         }
 
-        if (!FfmpegArguments.NeedsProcess(spec.Outputs))
-        {
-            return new SessionPipeline(archive, null, null);
-        }
-
-        var buffer = new SessionBuffer(bufferBytes);
-        try
-        {
-            return new SessionPipeline(archive, buffer, runner.Start(spec, buffer));
-        }
-        catch
-        {
-            buffer.Dispose();
-            archive?.Dispose();
-            throw;
-        }
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor);
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
     public bool HasRoomFor(int length) => _buffer?.HasRoomFor(length) ?? true;
 
-    /// <summary>Commits bytes: archive first, then the FFmpeg buffer. The caller checked <see cref="HasRoomFor"/>.</summary>
-    public async ValueTask CommitAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits bytes: archive first, then the media router. Throws <see cref="MediaFormatException"/> when the bytes
+    /// are not media FFmpeg can take (the archive keeps them: it is what the client sent).
+    /// </summary>
+    public async ValueTask CommitAsync(ReadOnlyMemory<byte> data, long nowMs, CancellationToken cancellationToken)
     {
         if (_archive is not null)
         {
@@ -75,30 +87,54 @@ internal sealed class SessionPipeline : IAsyncDisposable
             await _archive.FlushAsync(cancellationToken);
         }
 
-        _buffer?.Add(data.Span);
+        _router?.Commit(data.Span, nowMs);
     }
+
+    /// <summary>FFmpeg died: start a new one and feed it the init segment, then the stream from the next keyframe.</summary>
+    public async Task RestartProcessAsync()
+    {
+        await RetireAsync(graceful: false);
+        StartProcess(Tracks);
+        Restarts++;
+        _router?.RestartFeed();
+    }
+
+    void IMediaFeed.Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
+    {
+        if (restartOfRecording && Process is not null)
+        {
+            // The old recording's FFmpeg drains what it has and finalises in the background.
+            var old = Process;
+            var oldBuffer = _buffer;
+            oldBuffer?.Complete();
+            _supervisor.RunDetached(async () =>
+            {
+                await old.StopAsync(CancellationToken.None);
+                await old.DisposeAsync();
+                oldBuffer?.Dispose();
+            });
+            Process = null;
+            _buffer = null;
+            Restarts++;
+        }
+
+        StartProcess(tracks);
+    }
+
+    void IMediaFeed.Feed(ReadOnlySpan<byte> data) => _buffer?.Add(data);
 
     /// <summary>Ends the input, lets FFmpeg finalise its outputs (bounded by its timeouts) and closes the archive.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // No more input: FFmpeg drains what is buffered, sees end of file and finalises its outputs.
-        _buffer?.Complete();
-        if (Process is not null)
-        {
-            await Process.StopAsync(cancellationToken);
-        }
-
+        _router?.Flush();
+        await RetireAsync(graceful: true, cancellationToken);
         await DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Process is not null)
-        {
-            await Process.DisposeAsync();
-        }
-
-        _buffer?.Dispose();
+        await RetireAsync(graceful: false);
+        _router?.Dispose();
         if (_archive is not null)
         {
             await _archive.DisposeAsync();
@@ -113,4 +149,42 @@ internal sealed class SessionPipeline : IAsyncDisposable
 
     /// <summary>True when <paramref name="outputs"/> asks for an archive.</summary>
     public static bool WantsArchive(IEnumerable<OutputSpec> outputs) => outputs.Any(o => o.Type == OutputType.Archive);
+
+    private void StartProcess(IReadOnlyList<TrackInfo> tracks)
+    {
+        var buffer = new SessionBuffer(_bufferBytes);
+        try
+        {
+            Process = _runner.Start(_spec with { Tracks = tracks, Continuation = _started }, buffer);
+            _started = true;
+            _buffer = buffer;
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    private async Task RetireAsync(bool graceful, CancellationToken cancellationToken = default)
+    {
+        var process = Process;
+        var buffer = _buffer;
+        Process = null;
+        _buffer = null;
+
+        // No more input: FFmpeg drains what is buffered, sees end of file and finalises its outputs.
+        buffer?.Complete();
+        if (process is not null)
+        {
+            if (graceful)
+            {
+                await process.StopAsync(cancellationToken);
+            }
+
+            await process.DisposeAsync();
+        }
+
+        buffer?.Dispose();
+    }
 }

@@ -37,4 +37,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Session {SessionId} lost its lease; killing its FFmpeg and leaving the stream to its new owner")]
     private static partial void LogLeaseLost(ILogger logger, string sessionId);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Session {SessionId}: bad media ({Reason}); failing the session")]
+    private static partial void LogBadMedia(ILogger logger, string sessionId, string reason);
 }

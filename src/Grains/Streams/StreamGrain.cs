@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using LiveStream.Ingest;
 using LiveStream.Leases;
 using LiveStream.Media;
+using LiveStream.Media.Containers;
 using LiveStream.Options;
 using LiveStream.Sessions;
 using LiveStream.Telemetry;
@@ -133,7 +134,19 @@ internal sealed partial class StreamGrain(
             return new WriteResult(WriteOutcome.BufferFull, committed);
         }
 
-        await _live.Pipeline.CommitAsync(data, CancellationToken.None);
+        try
+        {
+            await _live.Pipeline.CommitAsync(data, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
+        }
+        catch (MediaFormatException ex)
+        {
+            // Bad media ends this session only: its FFmpeg stops, nothing else is disturbed.
+            LogBadMedia(logger, _live.Record.Id, ex.Message);
+            var reason = "unsupported media: " + ex.Message;
+            await EndSessionAsync(SessionState.Failed, reason, CloseCodes.UnsupportedMedia);
+            return new WriteResult(WriteOutcome.Closed, committed, CloseCodes.UnsupportedMedia, reason);
+        }
+
         _live.Committed += data.Length;
         _live.Record.BytesIngested = _live.Committed;
         instruments.IngestBytes.Add(data.Length);
@@ -230,7 +243,8 @@ internal sealed partial class StreamGrain(
                 spec,
                 hasArchive ? SessionPipeline.ArchivePath(DataPath, sessionId) : null,
                 sessionOptions.Value.BufferBytes,
-                runner);
+                runner,
+                supervisor);
         }
         catch
         {
@@ -244,7 +258,6 @@ internal sealed partial class StreamGrain(
             State = SessionState.Active,
             StartedAt = time.GetUtcNow(),
             ConnectionEpoch = ++record.LastEpoch,
-            FfmpegPid = pipeline.Process?.Id,
             HlsUrl = hasHls ? $"/hls/{sessionId}/index.m3u8" : null,
             HasArchive = hasArchive,
             LeaseToken = lease.Current!.Token,
@@ -258,10 +271,6 @@ internal sealed partial class StreamGrain(
 
         _live = new LiveSession(session, pipeline, lease);
         instruments.SessionsActive.Add(1);
-        if (pipeline.Process is not null)
-        {
-            instruments.FfmpegProcesses.Add(1);
-        }
 
         _tick ??= this.RegisterGrainTimer(
             OnTickAsync,
@@ -282,6 +291,14 @@ internal sealed partial class StreamGrain(
         {
             var exitCode = await process.Exited;
             LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+            if (_live.Pipeline.Restarts < sessionOptions.Value.MaxFfmpegRestarts)
+            {
+                // A new FFmpeg gets the init segment and the stream from the next keyframe; outputs continue.
+                await _live.Pipeline.RestartProcessAsync();
+                _live.Record.FfmpegRestarts = _live.Pipeline.Restarts;
+                return;
+            }
+
             NotifyPublisher(_live, CloseCodes.SessionFailed, "session failed");
             // The stop is bounded by its own timeouts; the timer's token must not cut a graceful finalisation short.
             await EndSessionAsync(SessionState.Failed, $"ffmpeg exited with code {exitCode}", CloseCodes.SessionFailed);
@@ -309,10 +326,6 @@ internal sealed partial class StreamGrain(
         NotifyPublisher(live, CloseCodes.GatewayRestarting, "session moved; reconnect");
         await live.Pipeline.DisposeAsync();
         instruments.SessionsActive.Add(-1);
-        if (live.Pipeline.Process is not null)
-        {
-            instruments.FfmpegProcesses.Add(-1);
-        }
 
         DeactivateOnIdle();
     }
@@ -356,10 +369,6 @@ internal sealed partial class StreamGrain(
         live.Record.CloseCode = closeCode;
         live.Record.FfmpegPid = null;
         instruments.SessionsActive.Add(-1);
-        if (live.Pipeline.Process is not null)
-        {
-            instruments.FfmpegProcesses.Add(-1);
-        }
 
         await state.WriteStateAsync(cancellationToken);
         LogSessionEnded(logger, live.Record.Id, endState, reason, live.Committed);
@@ -410,14 +419,27 @@ internal sealed partial class StreamGrain(
             record.ConnectionEpoch,
             record.Reconnects,
             live?.Committed ?? record.BytesIngested,
-            new FfmpegStatus(live?.Pipeline.Process?.Id, record.FfmpegRestarts),
+            new FfmpegStatus(live?.Pipeline.Process?.Id, live?.Pipeline.Restarts ?? record.FfmpegRestarts),
             record.SupersededPublishers,
             record.DisconnectedAt,
             live?.Pipeline.BufferedBytes ?? 0,
             record.EndReason,
             record.HlsUrl,
-            record.HasArchive);
+            record.HasArchive,
+            live is null ? null : VideoOf(live.Pipeline),
+            live?.Pipeline.Tracks.FirstOrDefault(t => t.Kind == TrackKind.Audio) is { } audio ? new AudioStatus(audio.Codec) : null,
+            live is null ? null : WarningsOf(live.Pipeline));
     }
+
+    private static VideoStatus? VideoOf(SessionPipeline pipeline) =>
+        pipeline.Tracks.FirstOrDefault(t => t.Kind == TrackKind.Video) is { } video
+            ? new VideoStatus(video.Codec, FfmpegArguments.IsPassthrough(pipeline.Tracks), pipeline.KeyframeIntervalMs)
+            : null;
+
+    private static IReadOnlyList<string> WarningsOf(SessionPipeline pipeline) =>
+        FfmpegArguments.IsPassthrough(pipeline.Tracks) && pipeline.KeyframeIntervalMs > 2000
+            ? [$"keyframe interval {pipeline.KeyframeIntervalMs} ms is over 2 s; platforms reject that for passed-through video (ask the recorder for videoKeyFrameIntervalDuration: 1000)"]
+            : [];
 
     private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline, StreamLease lease)
     {

@@ -1,0 +1,436 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using LiveStream.Media.Containers;
+
+namespace LiveStream.Media;
+
+/// <summary>
+/// Decides which bytes reach the current FFmpeg, reading the session's byte stream as it is committed. It
+/// <list type="bullet">
+/// <item>holds the bytes until the init segment is complete, so FFmpeg starts with arguments that suit the tracks
+/// (H.264 passed through, other video re-encoded);</item>
+/// <item>after FFmpeg is restarted, feeds it the init segment and then the stream from the next fragment that
+/// starts with a keyframe (a decoder cannot start anywhere else);</item>
+/// <item>splices a recorder restart (a new WebM header inside the session) with the same tracks into the running
+/// FFmpeg: the new header is dropped and the new clusters' timestamps are moved to continue after the last frame
+/// written, so FFmpeg sees one continuous recording;</item>
+/// <item>starts a new FFmpeg for a recorder restart it cannot splice (other codecs or codec data, MP4).</item>
+/// </list>
+/// Held bytes are bounded: a header larger than the reader's limit is bad media, and while waiting for a keyframe
+/// only the most recent <see cref="MaxSkipHoldBytes"/> are kept.
+/// </summary>
+internal sealed class MediaRouter : IContainerSink, IDisposable
+{
+    /// <summary>Most bytes kept while waiting for a keyframe fragment after a restart.</summary>
+    public const int MaxSkipHoldBytes = 4 * 1024 * 1024;
+
+    // While splicing, the last bytes of each chunk wait for the next one, so a cluster Timestamp element cut by a
+    // chunk boundary (at most 1 + 8 + 8 bytes) is still whole when it is rewritten.
+    private const int SpliceTail = 24;
+    private const long DefaultFrameMs = 20;
+
+    private readonly ContainerReader _reader;
+    private readonly IMediaFeed _feed;
+    private readonly ContainerLimits _limits;
+    private readonly KeyframeClock _keyframes = new();
+    private readonly List<(long PayloadOffset, int PayloadLength, long Value)> _patches = [];
+    private byte[] _held = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    private long _heldStart;
+    private int _heldLength;
+    private Mode _mode = Mode.AwaitingInit;
+    private long _position;
+    private int _recordings;
+
+    // Timeline: frames of the current recording are shifted by _shift ms to continue after the previous one.
+    private long _shift;
+    private bool _shiftPending;
+    private long _lastOutTs = -1;
+    private long _lastVideoTs = -1;
+    private long _frameMs = DefaultFrameMs;
+    private long _now;
+    private long _previousCommitAt;
+    private long _gapMs;
+
+    // Decisions taken while the reader walks a chunk, applied to the chunk's bytes afterwards.
+    private (long Start, long End, IReadOnlyList<TrackInfo> Tracks, bool Splice)? _initReady;
+    private long _resumeAt = -1;
+    private long _recordingAt = -1;
+
+    public MediaRouter(IMediaFeed feed, ContainerLimits? limits = null)
+    {
+        _feed = feed;
+        _limits = limits ?? new ContainerLimits();
+        _reader = new ContainerReader(this, _limits);
+    }
+
+    private enum Mode
+    {
+        AwaitingInit,
+        Feeding,
+        AwaitingKeyframe,
+        Splicing,
+    }
+
+    /// <summary>The current recording's init segment (empty until known).</summary>
+    public byte[] InitSegment { get; private set; } = [];
+
+    /// <summary>The current recording's tracks (empty until known).</summary>
+    public IReadOnlyList<TrackInfo> Tracks { get; private set; } = [];
+
+    /// <summary>Recorder restarts spliced into the running FFmpeg.</summary>
+    public int Splices { get; private set; }
+
+    /// <summary>The longest gap between video keyframes seen recently, in ms (null before two keyframes).</summary>
+    public long? KeyframeIntervalMs => _keyframes.MaxIntervalMs;
+
+    /// <summary>
+    /// Reads and routes the next committed bytes, which arrived at <paramref name="nowMs"/> (wall clock, ms).
+    /// Throws <see cref="MediaFormatException"/> for bad media.
+    /// </summary>
+    public void Commit(ReadOnlySpan<byte> data, long nowMs)
+    {
+        _now = nowMs;
+        var chunkStart = _position;
+        _reader.Push(data);
+        _position += data.Length;
+        _previousCommitAt = nowMs;
+
+        if (_mode == Mode.Feeding && _recordingAt < 0)
+        {
+            _feed.Feed(data);
+            return;
+        }
+
+        Route(data, chunkStart);
+    }
+
+    /// <summary>Hands over whatever is still held back (the session is ending).</summary>
+    public void Flush()
+    {
+        if (_mode == Mode.Splicing)
+        {
+            FeedSpliced(flush: true);
+        }
+    }
+
+    /// <summary>
+    /// FFmpeg was restarted (it crashed, or the session moved): feed the new one the init segment, then the stream
+    /// from the next fragment that starts with a keyframe.
+    /// </summary>
+    public void RestartFeed()
+    {
+        if (Tracks.Count == 0)
+        {
+            // Nothing was fed yet: the new process gets everything as the first one would have.
+            return;
+        }
+
+        _feed.Feed(InitSegment);
+        _mode = Mode.AwaitingKeyframe;
+        _heldStart = _position;
+        _heldLength = 0;
+        _patches.Clear();
+    }
+
+    public void OnRecordingStart(long offset, ContainerKind kind)
+    {
+        _recordings++;
+        if (offset > 0)
+        {
+            _recordingAt = offset;
+            _gapMs = Math.Max(0, _now - _previousCommitAt);
+        }
+    }
+
+    public void OnInitSegment(long start, long end, IReadOnlyList<TrackInfo> tracks)
+    {
+        var splice = _recordings > 1 && _reader.Kind == ContainerKind.Matroska && SameTracks(Tracks, tracks);
+        _initReady = (start, end, tracks, splice);
+        if (splice)
+        {
+            _shiftPending = true;
+        }
+        else if (_recordings > 1)
+        {
+            // A new FFmpeg starts its own timeline.
+            _shift = 0;
+            _lastOutTs = -1;
+        }
+    }
+
+    public void OnFragment(long offset, bool startsWithKeyframe, long timestampMs)
+    {
+        if (startsWithKeyframe && _resumeAt < 0 && _mode == Mode.AwaitingKeyframe && offset >= _heldStart)
+        {
+            _resumeAt = offset;
+        }
+    }
+
+    public void OnClusterTimestamp(long payloadOffset, int payloadLength, long value)
+    {
+        if (_shiftPending)
+        {
+            // The new recording's first frame lands one frame after the last one written, but never further from
+            // it than the wall-clock gap between the two recordings' data (and always after it).
+            _shiftPending = false;
+            _shift = _lastOutTs + Math.Max(1, Math.Min(_frameMs, _gapMs)) - value;
+        }
+
+        if (_shift != 0)
+        {
+            _patches.Add((payloadOffset, payloadLength, value + _shift));
+        }
+    }
+
+    public void OnFrame(long track, long timestampMs, bool keyframe)
+    {
+        var outTs = timestampMs + _shift;
+        _lastOutTs = Math.Max(_lastOutTs, outTs);
+        if (!IsVideo(track))
+        {
+            return;
+        }
+
+        if (_lastVideoTs >= 0 && outTs > _lastVideoTs)
+        {
+            _frameMs = Math.Clamp(outTs - _lastVideoTs, 1, 1000);
+        }
+
+        _lastVideoTs = outTs;
+        if (keyframe)
+        {
+            _keyframes.Add(outTs);
+        }
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_held);
+        _held = [];
+    }
+
+    private void Route(ReadOnlySpan<byte> data, long chunkStart)
+    {
+        if (_recordingAt >= 0 && _mode is Mode.Feeding or Mode.Splicing or Mode.AwaitingKeyframe)
+        {
+            // A new recording inside the session: the current FFmpeg gets every byte before it; the rest waits for
+            // the new init segment.
+            var before = (int)Math.Clamp(_recordingAt - chunkStart, 0, data.Length);
+            if (_mode == Mode.Splicing)
+            {
+                Hold(data[..before], chunkStart);
+                FeedSpliced(flush: true);
+            }
+            else if (_mode == Mode.Feeding)
+            {
+                _feed.Feed(data[..before]);
+            }
+
+            _mode = Mode.AwaitingInit;
+            _heldLength = 0;
+            _resumeAt = -1;
+            Hold(data[before..], chunkStart + before);
+        }
+        else
+        {
+            Hold(data, chunkStart);
+        }
+
+        _recordingAt = -1;
+        if (_mode == Mode.AwaitingInit && _initReady is { } init)
+        {
+            _initReady = null;
+            var initAt = (int)(init.Start - _heldStart);
+            InitSegment = _held.AsSpan(initAt, (int)(init.End - init.Start)).ToArray();
+            var first = Tracks.Count == 0;
+            Tracks = init.Tracks;
+            if (init.Splice)
+            {
+                // Same tracks: the running FFmpeg goes on; the new header is dropped.
+                Splices++;
+                Drop((int)(init.End - _heldStart));
+                _mode = Mode.Splicing;
+            }
+            else
+            {
+                _keyframes.Reset();
+                _patches.Clear();
+                _feed.Start(init.Tracks, restartOfRecording: !first);
+                _feed.Feed(_held.AsSpan(initAt, _heldLength - initAt));
+                _mode = Mode.Feeding;
+                _heldLength = 0;
+                return;
+            }
+        }
+
+        if (_mode == Mode.Splicing)
+        {
+            FeedSpliced(flush: false);
+        }
+        else if (_mode == Mode.AwaitingKeyframe && _resumeAt >= 0)
+        {
+            var at = (int)(_resumeAt - _heldStart);
+            _feed.Feed(_held.AsSpan(at, _heldLength - at));
+            _resumeAt = -1;
+            _mode = Mode.Feeding;
+            _heldLength = 0;
+        }
+    }
+
+    /// <summary>Feeds held bytes with the cluster timestamps rewritten, keeping a short tail back unless flushing.</summary>
+    private void FeedSpliced(bool flush)
+    {
+        var end = flush ? _heldLength : Math.Max(0, _heldLength - SpliceTail);
+        var cursor = 0;
+        var done = 0;
+        Span<byte> element = stackalloc byte[10];
+        foreach (var (payloadOffset, payloadLength, value) in _patches)
+        {
+            // The element is ID 0xE7, a one-byte size, then the payload (how MediaRecorder writes it).
+            var elementStart = (int)(payloadOffset - 2 - _heldStart);
+            var elementEnd = (int)(payloadOffset + payloadLength - _heldStart);
+            if (elementEnd > end || elementStart < cursor)
+            {
+                break;
+            }
+
+            _feed.Feed(_held.AsSpan(cursor, elementStart - cursor));
+            if (_held[elementStart] == 0xE7 && _held[elementStart + 1] == (0x80 | payloadLength))
+            {
+                element[0] = 0xE7;
+                element[1] = 0x88;
+                BinaryPrimitives.WriteInt64BigEndian(element[2..], Math.Max(0, value));
+                _feed.Feed(element);
+            }
+            else
+            {
+                // Not the layout we rewrite: pass it as it is (FFmpeg copes with a timestamp jump).
+                _feed.Feed(_held.AsSpan(elementStart, elementEnd - elementStart));
+            }
+
+            cursor = elementEnd;
+            done++;
+        }
+
+        _patches.RemoveRange(0, done);
+        if (end > cursor)
+        {
+            _feed.Feed(_held.AsSpan(cursor, end - cursor));
+            cursor = end;
+        }
+
+        Drop(cursor);
+    }
+
+    private void Drop(int count)
+    {
+        _held.AsSpan(count, _heldLength - count).CopyTo(_held);
+        _heldLength -= count;
+        _heldStart += count;
+    }
+
+    private void Hold(ReadOnlySpan<byte> data, long offset)
+    {
+        if (_heldLength == 0)
+        {
+            _heldStart = offset;
+        }
+
+        var limit = _mode == Mode.AwaitingInit ? _limits.MaxHeaderBytes + MaxSkipHoldBytes : MaxSkipHoldBytes;
+        if (_mode == Mode.AwaitingKeyframe && _heldLength + data.Length > limit)
+        {
+            // Waiting for a keyframe: the oldest held bytes can never be needed once a newer fragment started.
+            if (data.Length >= limit)
+            {
+                _heldLength = 0;
+                _heldStart = offset + data.Length - limit;
+                data = data[^limit..];
+            }
+            else
+            {
+                Drop(_heldLength + data.Length - limit);
+            }
+        }
+        else if (_mode == Mode.AwaitingInit && _heldLength + data.Length > limit)
+        {
+            throw new MediaFormatException("header too large");
+        }
+
+        if (_heldLength + data.Length > _held.Length)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_held.Length * 2, _heldLength + data.Length));
+            _held.AsSpan(0, _heldLength).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_held);
+            _held = bigger;
+        }
+
+        data.CopyTo(_held.AsSpan(_heldLength));
+        _heldLength += data.Length;
+    }
+
+    private static bool SameTracks(IReadOnlyList<TrackInfo> a, IReadOnlyList<TrackInfo> b)
+    {
+        if (a.Count == 0 || a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].Number != b[i].Number || a[i].Kind != b[i].Kind || a[i].Codec != b[i].Codec || !a[i].CodecPrivate.AsSpan().SequenceEqual(b[i].CodecPrivate))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool IsVideo(long track)
+    {
+        foreach (var t in Tracks)
+        {
+            if (t.Number == track)
+            {
+                return t.Kind == TrackKind.Video;
+            }
+        }
+
+        return _reader.Tracks.Any(t => t.Number == track && t.Kind == TrackKind.Video);
+    }
+
+    /// <summary>The gaps between the last few video keyframes.</summary>
+    private sealed class KeyframeClock
+    {
+        private readonly long[] _gaps = new long[8];
+        private long _last = -1;
+        private int _count;
+        private int _next;
+
+        public long? MaxIntervalMs => _count == 0 ? null : _gaps.Take(_count).Max();
+
+        public void Add(long timestampMs)
+        {
+            if (_last >= 0 && timestampMs > _last)
+            {
+                _gaps[_next] = timestampMs - _last;
+                _next = (_next + 1) % _gaps.Length;
+                _count = Math.Min(_count + 1, _gaps.Length);
+            }
+
+            _last = timestampMs;
+        }
+
+        public void Reset() => _last = -1;
+    }
+}
+
+/// <summary>Where <see cref="MediaRouter"/> sends bytes: the session pipeline, which owns FFmpeg.</summary>
+internal interface IMediaFeed
+{
+    /// <summary>Start (or restart, for a new recording) FFmpeg for these tracks.</summary>
+    void Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording);
+
+    /// <summary>Bytes for the current FFmpeg, in order.</summary>
+    void Feed(ReadOnlySpan<byte> data);
+}

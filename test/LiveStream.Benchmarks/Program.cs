@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using LiveStream.Benchmarks;
+
+// Usage: micro [--full] [BenchmarkDotNet args] | cpu
+if (args.Length > 0 && args[0] == "cpu")
+{
+    return await StreamCpuHarness.RunAsync(args[1..]);
+}
+
+var rest = args.SkipWhile(a => a == "micro").ToArray();
+var full = rest.Contains("--full");
+// In-process: no generated projects to build, which matters on a 2-core machine.
+var config = DefaultConfig.Instance
+    .AddJob((full ? Job.Default : Job.ShortRun).WithToolchain(InProcessEmitToolchain.Instance))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkSwitcher.FromAssembly(typeof(ContainerReaderBenchmarks).Assembly)
+    .Run([.. rest.Where(a => a != "--full")], config);
+return 0;

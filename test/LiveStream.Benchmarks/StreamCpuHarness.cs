@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using CliWrap;
+using LiveStream.Media;
+using LiveStream.Media.Containers;
+using LiveStream.Options;
+using LiveStream.Streams;
+using LiveStream.Testing;
+
+namespace LiveStream.Benchmarks;
+
+/// <summary>
+/// Whole-system CPU per live stream, passthrough against re-encode: one embedded LiveStream process (gateway and
+/// silo) gets a real capture at its recorded pace over a WebSocket; its CPU time, FFmpeg children included, is
+/// divided by the stream's wall time. The floor is FFmpeg alone, fed the same capture at the same pace from a pipe,
+/// with the same arguments. Every figure comes from the same run.
+/// </summary>
+internal static class StreamCpuHarness
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+        var rows = new List<string>();
+        var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var data = Directory.CreateTempSubdirectory("livestream-bench-").FullName;
+        var http = FreePort();
+        using var server = StartServer(token, data, http);
+        try
+        {
+            using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
+            api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            await WaitReadyAsync(api);
+            foreach (var (capture, label) in new[] { ("h264-opus-mkv", "H.264 passthrough"), ("vp8-opus", "VP8 re-encode (libx264 veryfast)") })
+            {
+                var media = MediaCapture.Load(capture);
+                var system = await MeasureSystemAsync(api, server, media);
+                var alone = await MeasureFfmpegAloneAsync(media, data);
+                rows.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"| {label} | `{capture}` | {system:0.000} | {alone:0.000} | {system - alone:0.000} |"));
+                Console.WriteLine(rows[^1]);
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+            Directory.Delete(data, recursive: true);
+        }
+
+        var table = new StringBuilder()
+            .AppendLine("| stream | capture | whole system (cores) | FFmpeg alone (cores) | LiveStream overhead (cores) |")
+            .AppendLine("|---|---|---:|---:|---:|");
+        rows.ForEach(r => table.AppendLine(r));
+        Console.WriteLine(table);
+        if (output is not null)
+        {
+            await File.WriteAllTextAsync(output, table.ToString());
+        }
+
+        return 0;
+    }
+
+    private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media)
+    {
+        using var created = await api.PostAsJsonAsync("/api/streams", new { outputs = new[] { new { type = "hls" } } });
+        var stream = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        var ingest = new Uri(stream.GetProperty("ingestUrl").GetString()!);
+        var id = stream.GetProperty("id").GetString()!;
+
+        var before = ProcessCpuSeconds(server.Id);
+        var started = Stopwatch.GetTimestamp();
+        using (var socket = new ClientWebSocket())
+        {
+            await socket.ConnectAsync(ingest, CancellationToken.None);
+            await SendPacedAsync(media, chunk => socket.SendAsync(chunk, WebSocketMessageType.Binary, true, CancellationToken.None).AsTask());
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+
+        // Ended means FFmpeg has exited and been reaped: its CPU is in the server's children time.
+        while (true)
+        {
+            var sessions = JsonDocument.Parse(await api.GetStringAsync($"/api/streams/{id}/sessions")).RootElement;
+            if (sessions[0].GetProperty("state").GetString() is "ended" or "failed" && sessions[0].GetProperty("ffmpeg").GetProperty("pid").ValueKind == JsonValueKind.Null)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(500);
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (ProcessCpuSeconds(server.Id) - before) / wall;
+    }
+
+    private static async Task<double> MeasureFfmpegAloneAsync(MediaCapture media, string data)
+    {
+        var tracks = media.Name.StartsWith("h264", StringComparison.Ordinal)
+            ? new[] { new TrackInfo(1, TrackKind.Video, "h264", []), new TrackInfo(2, TrackKind.Audio, "opus", []) }
+            : new[] { new TrackInfo(1, TrackKind.Video, "vp8", []), new TrackInfo(2, TrackKind.Audio, "opus", []) };
+        var spec = new MediaProcessSpec("alone", [new OutputSpec(OutputType.Hls)], Path.Combine(data, "alone-" + media.Name)) { Tracks = tracks };
+        Directory.CreateDirectory(spec.HlsDirectory);
+        var pipe = new System.IO.Pipelines.Pipe();
+        var before = ProcessCpuSeconds(Environment.ProcessId, childrenOnly: true);
+        var started = Stopwatch.GetTimestamp();
+        var run = Cli.Wrap("ffmpeg")
+            .WithArguments(a => FfmpegArguments.Build(a, spec, new FfmpegOptions()))
+            .WithStandardInputPipe(PipeSource.FromStream(pipe.Reader.AsStream()))
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteAsync();
+        await SendPacedAsync(media, async chunk =>
+        {
+            await pipe.Writer.WriteAsync(chunk);
+        });
+        await pipe.Writer.CompleteAsync();
+        await run;
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (ProcessCpuSeconds(Environment.ProcessId, childrenOnly: true) - before) / wall;
+    }
+
+    private static async Task SendPacedAsync(MediaCapture media, Func<ReadOnlyMemory<byte>, Task> send)
+    {
+        var clock = Stopwatch.StartNew();
+        var i = 0;
+        foreach (var chunk in media.Chunks())
+        {
+            var due = TimeSpan.FromMilliseconds(media.ChunkTimesMs[i++]);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            await send(chunk);
+        }
+    }
+
+    /// <summary>utime + stime (+ children's, once reaped) of a process, in seconds, from /proc.</summary>
+    private static double ProcessCpuSeconds(int pid, bool childrenOnly = false)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        double Field(int n) => double.Parse(fields[n - 3], CultureInfo.InvariantCulture);
+        var own = Field(14) + Field(15);
+        var children = Field(16) + Field(17);
+        return (childrenOnly ? children : own + children) / TicksPerSecond;
+    }
+
+    private static Process StartServer(string token, string data, int http)
+    {
+        var dll = RepoPaths.ProgramDll("Gateway");
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[]
+        {
+            dll, "--urls", $"http://127.0.0.1:{http}", $"--LiveStream:AdminToken={token}", $"--LiveStream:DataPath={data}",
+            $"--LiveStream:Cluster:SiloPort={FreePort()}", $"--LiveStream:Cluster:GatewayPort={FreePort()}", "--Logging:LogLevel:Default=Warning",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitReadyAsync(HttpClient api)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            try
+            {
+                if ((await api.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("LiveStream did not become ready");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using LiveStream.Ingest;
+using LiveStream.Sessions;
+using LiveStream.Streams;
+using LiveStream.Testing;
+using Orleans.TestingHost;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>The media pipeline with the real ffmpeg: passthrough, recorder-restart splicing, restart after a crash.</summary>
+public sealed class MediaPipelineTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _dataPath = TestClusters.NewDataPath();
+    private InProcessTestCluster _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = TestClusters.Build(_dataPath, runner: null, bufferBytes: 8 * 1024 * 1024);
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        Directory.Delete(_dataPath, recursive: true);
+    }
+
+    [Theory(Timeout = 180_000)]
+    [InlineData("h264-opus-mkv")]
+    [InlineData("fmp4-avc1-opus")]
+    public async Task H264_video_is_passed_through_untouched(string name)
+    {
+        var capture = MediaCapture.Load(name);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        var live = (await grain.GetSessionAsync(session.SessionId!))!;
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        Assert.Equal(new VideoStatus("h264", true, live.Video?.KeyframeIntervalMs), live.Video);
+        Assert.InRange(live.Video!.KeyframeIntervalMs ?? 0, 900, 1100);
+        Assert.Empty(live.Warnings ?? []);
+        var input = Path.Combine(RepoPaths.Media, name, Path.GetFileName(Directory.GetFiles(Path.Combine(RepoPaths.Media, name), "stream.*").Single()));
+        var expected = await MediaProbe.VideoFrameHashesAsync(input);
+        var actual = await MediaProbe.VideoFrameHashesAsync(Playlist(session.SessionId!));
+        Assert.True(expected.Count >= 399, $"reference has {expected.Count} frames");
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_source_with_keyframes_5_s_apart_is_passed_through_with_a_warning()
+    {
+        var capture = MediaCapture.Load("h264-opus-mkv-slice1000-kfdefault");
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        var live = (await grain.GetSessionAsync(session.SessionId!))!;
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        Assert.True(live.Video!.Passthrough);
+        Assert.InRange(live.Video.KeyframeIntervalMs ?? 0, 4500, 5500);
+        Assert.Contains(live.Warnings!, w => w.Contains("keyframe interval", StringComparison.Ordinal));
+    }
+
+    [Theory(Timeout = 180_000)]
+    [InlineData("vp8-opus-restart")]
+    [InlineData("h264-opus-restart")]
+    public async Task A_recorder_restart_is_spliced_into_the_same_ffmpeg_with_increasing_timestamps(string name)
+    {
+        var a = MediaCapture.Load(name + "/a");
+        var b = MediaCapture.Load(name + "/b");
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var first = await StreamFactory.ConnectAsync(grain, hash);
+        await StreamFactory.WriteAllAsync(grain, first.Epoch, 0, a.Chunks());
+        var pid = (await grain.GetSessionAsync(first.SessionId!))!.Ffmpeg.Pid;
+        var lastOfA = Stopwatch.GetTimestamp();
+        await grain.DisconnectAsync(first.Epoch, DisconnectKind.Dropped, 1006);
+
+        // The page reloads: a new recorder, a new connection, the same session.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        var second = await StreamFactory.ConnectAsync(grain, hash);
+        var wallGap = Stopwatch.GetElapsedTime(lastOfA).TotalSeconds;
+        await StreamFactory.WriteAllAsync(grain, second.Epoch, second.ResumeFrom, b.Chunks());
+        var live = (await grain.GetSessionAsync(first.SessionId!))!;
+        await grain.DisconnectAsync(second.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        Assert.Equal(first.SessionId, second.SessionId);
+        Assert.Equal(a.Bytes.Length, second.ResumeFrom);
+        Assert.Equal(pid, live.Ffmpeg.Pid);
+        Assert.Equal(0, live.Ffmpeg.Restarts);
+        var video = await MediaProbe.FrameTimesAsync(Playlist(first.SessionId!), "v");
+        var audio = await MediaProbe.FrameTimesAsync(Playlist(first.SessionId!), "a");
+        Assert.True(video.Count >= 200 + 200 - 2, $"{video.Count} video frames");
+        for (var i = 1; i < video.Count; i++)
+        {
+            Assert.True(video[i] > video[i - 1], $"video time went from {video[i - 1]} to {video[i]} at frame {i}");
+        }
+
+        var largestGap = video.Zip(video.Skip(1), (x, y) => y - x).Max();
+        Assert.True(largestGap <= wallGap, $"largest gap {largestGap:0.000} s is over the wall-clock gap {wallGap:0.000} s");
+        Assert.InRange(Math.Abs(video[^1] - audio[^1]), 0, 0.040 + 0.021);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_killed_ffmpeg_is_restarted_from_the_init_segment_and_the_next_keyframe_and_the_output_decodes_cleanly()
+    {
+        var capture = MediaCapture.Load("vp8-opus");
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var chunks = capture.Chunks().ToList();
+        var half = chunks.Count / 2;
+        var offset = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, chunks.Take(half));
+        var first = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid!.Value;
+
+        using (var kill = Process.Start("kill", ["-9", first.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var restarted = await Eventually.ReturnsAsync(
+            () => grain.GetSessionAsync(session.SessionId!),
+            s => s!.Ffmpeg.Restarts == 1 && s.Ffmpeg.Pid is not null,
+            Timeout,
+            "FFmpeg to be restarted");
+        Assert.NotEqual(first, restarted!.Ffmpeg.Pid);
+        Assert.Equal(SessionState.Active, restarted.State);
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, offset, chunks.Skip(half));
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        Assert.False(ProcessProbe.IsRunning(first));
+        var playlist = await File.ReadAllTextAsync(Playlist(session.SessionId!));
+        Assert.Contains("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
+        Assert.Equal("", await MediaProbe.DecodeErrorsAsync(Playlist(session.SessionId!)));
+        var video = await MediaProbe.FrameTimesAsync(Playlist(session.SessionId!), "v");
+        Assert.True(video[^1] > capture.DurationMs / 1000 - 2, $"the output ends at {video[^1]} s");
+    }
+
+    private string Playlist(string sessionId) => Path.Combine(SessionPipeline.HlsDirectory(_dataPath, sessionId), "index.m3u8");
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>What ffprobe and ffmpeg say of a media file or playlist.</summary>
+public static class MediaProbe
+{
+    /// <summary>Presentation times (s) of the decoded frames of the first stream of <paramref name="kind"/> ("v" or "a").</summary>
+    public static async Task<IReadOnlyList<double>> FrameTimesAsync(string input, string kind)
+    {
+        var output = await RunAsync("ffprobe", ["-v", "error", "-select_streams", kind + ":0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", input]);
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.Length > 0 && l != "N/A")
+            .Select(l => double.Parse(l.TrimEnd(','), CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>The MD5 of every decoded video frame, in order.</summary>
+    public static async Task<IReadOnlyList<string>> VideoFrameHashesAsync(string input)
+    {
+        var output = await RunAsync("ffmpeg", ["-v", "error", "-i", input, "-map", "0:v:0", "-f", "framemd5", "-"]);
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => !l.StartsWith('#'))
+            .Select(l => l.Split(',')[^1].Trim())];
+    }
+
+    /// <summary>What a full decode of <paramref name="input"/> prints at level error (empty when it decodes cleanly).</summary>
+    public static async Task<string> DecodeErrorsAsync(string input)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var result = await Cli.Wrap("ffmpeg")
+            .WithArguments(["-v", "error", "-i", input, "-f", "null", "-"])
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(timeout.Token);
+        return result.StandardError.Trim();
+    }
+
+    private static async Task<string> RunAsync(string program, string[] args)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var result = await Cli.Wrap(program)
+            .WithArguments(args)
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(timeout.Token);
+        Assert.True(result.ExitCode == 0, $"{program} {string.Join(' ', args)}: {result.StandardError}");
+        return result.StandardOutput;
+    }
+}
