@@ -1,0 +1,14 @@
+namespace LiveStream.Media.Containers;
+
+/// <summary>One track of a recording's init segment.</summary>
+/// <param name="Number">The Matroska TrackNumber, or the MP4 track_ID.</param>
+/// <param name="Kind">Video, audio or other.</param>
+/// <param name="Codec">
+/// Normalised codec name: <c>h264</c>, <c>vp8</c>, <c>vp9</c>, <c>av1</c>, <c>opus</c>, <c>aac</c>; any other codec is its
+/// raw Matroska CodecID or MP4 sample entry type in lower case.
+/// </param>
+/// <param name="CodecPrivate">
+/// Matroska CodecPrivate, or the payload of the MP4 decoder configuration box (<c>avcC</c>, <c>dOps</c>, <c>esds</c>…);
+/// empty when the track has none.
+/// </param>
+public sealed record TrackInfo(long Number, TrackKind Kind, string Codec, byte[] CodecPrivate);
