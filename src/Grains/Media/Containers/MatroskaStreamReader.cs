@@ -518,17 +518,16 @@ internal sealed class MatroskaStreamReader(ReaderState state)
             throw new MediaFormatException($"element 0x{id:X} is too large");
         }
 
-        var parentEnd = _groupEnd != NotOpen ? _groupEnd
-            : _clusterEnd != NotOpen ? _clusterEnd
-            : _segmentEnd != NotOpen ? _segmentEnd
-            : UnknownEnd;
-        if (state.Position + size > parentEnd)
+        // The nearest known end: an unknown-size Cluster inside a known-size Segment is still bounded by the Segment.
+        if (state.Position + size > Math.Min(KnownEnd(_groupEnd), Math.Min(KnownEnd(_clusterEnd), KnownEnd(_segmentEnd))))
         {
             throw new MediaFormatException($"element 0x{id:X} overruns its parent");
         }
 
         return size;
     }
+
+    private static long KnownEnd(long end) => end == NotOpen ? UnknownEnd : end;
 
     /// <summary>Refuses an init segment (EBML header to Tracks) larger than the limit, before buffering any of it.</summary>
     private long CheckInit(long size)
