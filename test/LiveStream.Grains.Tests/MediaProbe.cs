@@ -25,7 +25,11 @@ public static class MediaProbe
             .Select(l => l.Split(',')[^1].Trim())];
     }
 
-    /// <summary>What a full decode of <paramref name="input"/> prints at level error (empty when it decodes cleanly).</summary>
+    /// <summary>
+    /// What the decoders print at level error during a full decode of <paramref name="input"/> (empty when it decodes
+    /// cleanly). The null muxer's complaints about timestamps restarting after an HLS discontinuity are not decoder
+    /// errors and are left out.
+    /// </summary>
     public static async Task<string> DecodeErrorsAsync(string input)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -33,7 +37,8 @@ public static class MediaProbe
             .WithArguments(["-v", "error", "-i", input, "-f", "null", "-"])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(timeout.Token);
-        return result.StandardError.Trim();
+        return string.Join('\n', result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => !l.StartsWith("[null @", StringComparison.Ordinal) && !l.Contains("Last message repeated", StringComparison.Ordinal)));
     }
 
     private static async Task<string> RunAsync(string program, string[] args)

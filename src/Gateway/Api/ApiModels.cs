@@ -66,7 +66,10 @@ public sealed record SessionResponse(
     long BufferedBytes,
     string? EndReason,
     string? HlsUrl,
-    string? ArchiveUrl)
+    string? ArchiveUrl,
+    VideoStatus? Video,
+    AudioStatus? Audio,
+    IReadOnlyList<string> Warnings)
 {
     public static SessionResponse From(SessionStatus s) => new(
         s.Id,
@@ -83,7 +86,10 @@ public sealed record SessionResponse(
         s.BufferedBytes,
         s.EndReason,
         s.HlsUrl,
-        s.HasArchive ? $"/api/sessions/{s.Id}/archive" : null);
+        s.HasArchive ? $"/api/sessions/{s.Id}/archive" : null,
+        s.Video,
+        s.Audio,
+        s.Warnings ?? []);
 }
 
 /// <summary>The session's FFmpeg process.</summary>
