@@ -39,6 +39,14 @@ internal static class StreamCpuHarness
             using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
             api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             await WaitReadyAsync(api);
+
+            // Warm up (JIT, first grain activations) with a short unpaced stream, then measure the idle process.
+            await MeasureSystemAsync(api, server, MediaCapture.Load("audio-only-opus"), paced: false);
+            var idleBefore = ProcessCpuSeconds(server.Id);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var idle = (ProcessCpuSeconds(server.Id) - idleBefore) / 5;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle process: {idle:0.000} cores"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - |"));
             foreach (var (capture, label) in new[] { ("h264-opus-mkv", "H.264 passthrough"), ("vp8-opus", "VP8 re-encode (libx264 veryfast)") })
             {
                 var media = MediaCapture.Load(capture);
@@ -69,7 +77,7 @@ internal static class StreamCpuHarness
         return 0;
     }
 
-    private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media)
+    private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media, bool paced = true)
     {
         using var created = await api.PostAsJsonAsync("/api/streams", new { outputs = new[] { new { type = "hls" } } });
         var stream = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
@@ -81,7 +89,7 @@ internal static class StreamCpuHarness
         using (var socket = new ClientWebSocket())
         {
             await socket.ConnectAsync(ingest, CancellationToken.None);
-            await SendPacedAsync(media, chunk => socket.SendAsync(chunk, WebSocketMessageType.Binary, true, CancellationToken.None).AsTask());
+            await SendPacedAsync(media, chunk => socket.SendAsync(chunk, WebSocketMessageType.Binary, true, CancellationToken.None).AsTask(), paced);
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
         }
 
@@ -127,14 +135,14 @@ internal static class StreamCpuHarness
         return (ProcessCpuSeconds(Environment.ProcessId, childrenOnly: true) - before) / wall;
     }
 
-    private static async Task SendPacedAsync(MediaCapture media, Func<ReadOnlyMemory<byte>, Task> send)
+    private static async Task SendPacedAsync(MediaCapture media, Func<ReadOnlyMemory<byte>, Task> send, bool paced = true)
     {
         var clock = Stopwatch.StartNew();
         var i = 0;
         foreach (var chunk in media.Chunks())
         {
             var due = TimeSpan.FromMilliseconds(media.ChunkTimesMs[i++]);
-            if (due > clock.Elapsed)
+            if (paced && due > clock.Elapsed)
             {
                 await Task.Delay(due - clock.Elapsed);
             }

@@ -105,6 +105,33 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task A_recorder_restart_with_another_codec_starts_a_new_ffmpeg_in_the_same_session_and_hls_goes_on()
+    {
+        var a = MediaCapture.Load("vp8-opus-restart/a");
+        var b = MediaCapture.Load("h264-opus-restart/b");
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var offset = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, a.Chunks());
+        var first = (await grain.GetSessionAsync(session.SessionId!))!;
+
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, offset, b.Chunks());
+        var second = (await grain.GetSessionAsync(session.SessionId!))!;
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        Assert.Equal(("vp8", false), (first.Video!.Codec, first.Video.Passthrough));
+        Assert.Equal(("h264", true), (second.Video!.Codec, second.Video.Passthrough));
+        Assert.Equal(1, second.Ffmpeg.Restarts);
+        Assert.NotEqual(first.Ffmpeg.Pid, second.Ffmpeg.Pid);
+        Assert.Equal(SessionState.Active, second.State);
+        var playlist = await File.ReadAllTextAsync(Playlist(session.SessionId!));
+        Assert.Contains("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
+        var seconds = playlist.Split('\n').Where(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l["#EXTINF:".Length..].TrimEnd(','), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(seconds, 18, 21);
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task A_killed_ffmpeg_is_restarted_from_the_init_segment_and_the_next_keyframe_and_the_output_decodes_cleanly()
     {
         var capture = MediaCapture.Load("h264-opus-mkv-slice1000-kfdefault");

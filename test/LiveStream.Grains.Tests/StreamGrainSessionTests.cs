@@ -236,6 +236,30 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task More_incompatible_recorder_restarts_than_the_budget_allows_fail_the_session_with_4415()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var recordings = new[] { MediaCapture.Load("vp8-opus-restart/a"), MediaCapture.Load("h264-opus-restart/b") };
+        long offset = 0;
+        WriteResult result = null!;
+
+        // A page that reloads again and again, each time cut in the middle of its recording, and switching codec:
+        // every new recording needs a new FFmpeg; the sixth one is over the budget of five.
+        for (var i = 0; i < 7 && result?.Outcome != WriteOutcome.Closed; i++)
+        {
+            var connection = i == 0 ? session : await StreamFactory.ConnectAsync(grain, hash);
+            result = await grain.WriteAsync(new ChunkWrite(connection.Epoch, offset, recordings[i % 2].Chunks().First()));
+            offset = result.Committed;
+        }
+
+        Assert.Equal((WriteOutcome.Closed, CloseCodes.UnsupportedMedia), (result.Outcome, result.CloseCode));
+        Assert.Contains("too many incompatible recorder restarts", result.Reason, StringComparison.Ordinal);
+        Assert.Equal(6, fixture.Runner.For(session.SessionId!).Count);
+        Assert.Equal(SessionState.Failed, (await grain.GetSessionAsync(session.SessionId!))!.State);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Bytes_that_are_not_media_fail_the_session_with_4415_and_stop_nothing_else()
     {
         var (bystander, bystanderHash) = await StreamFactory.CreateAsync(Grains);

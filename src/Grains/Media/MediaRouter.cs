@@ -55,6 +55,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private (long Start, long End, IReadOnlyList<TrackInfo> Tracks, bool Splice)? _initReady;
     private long _resumeAt = -1;
     private long _recordingAt = -1;
+    private bool _connectionBoundary;
+    private bool _cutRecording;
 
     public MediaRouter(IMediaFeed feed, ContainerLimits? limits = null)
     {
@@ -90,6 +92,18 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     public void Commit(ReadOnlySpan<byte> data, long nowMs)
     {
         _now = nowMs;
+        if (_connectionBoundary && !data.IsEmpty)
+        {
+            _connectionBoundary = false;
+            if (!_reader.AtBoundary && StartsRecording(data))
+            {
+                // A publisher that dropped mid-element restarted its recorder: the cut element is abandoned, and the
+                // current FFmpeg, which already has part of it, cannot take a splice: the new recording gets its own.
+                _reader.AbandonCurrentElement();
+                _cutRecording = true;
+            }
+        }
+
         var chunkStart = _position;
         _reader.Push(data);
         _position += data.Length;
@@ -103,6 +117,9 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         Route(data, chunkStart);
     }
+
+    /// <summary>A new publisher connection starts at the current position (a reconnect or a takeover).</summary>
+    public void NewConnection() => _connectionBoundary = _position > 0;
 
     /// <summary>Hands over whatever is still held back (the session is ending).</summary>
     public void Flush()
@@ -144,7 +161,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
     public void OnInitSegment(long start, long end, IReadOnlyList<TrackInfo> tracks)
     {
-        var splice = _recordings > 1 && _reader.Kind == ContainerKind.Matroska && SameTracks(Tracks, tracks);
+        var splice = _recordings > 1 && !_cutRecording && _reader.Kind == ContainerKind.Matroska && SameTracks(Tracks, tracks);
+        _cutRecording = false;
         _initReady = (start, end, tracks, splice);
         if (splice)
         {
@@ -367,6 +385,10 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         data.CopyTo(_held.AsSpan(_heldLength));
         _heldLength += data.Length;
     }
+
+    /// <summary>An EBML header or an MP4 <c>ftyp</c> box.</summary>
+    private static bool StartsRecording(ReadOnlySpan<byte> data) =>
+        data.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]) || (data.Length >= 8 && data[4..8].SequenceEqual("ftyp"u8));
 
     private static bool SameTracks(IReadOnlyList<TrackInfo> a, IReadOnlyList<TrackInfo> b)
     {

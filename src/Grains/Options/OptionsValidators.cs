@@ -120,6 +120,11 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             errors.Add("LiveStream:Session:TickInterval must be between 00:00:00.05 and 00:00:10.");
         }
 
+        if (options.MaxFfmpegRestarts is < 0 or > 100)
+        {
+            errors.Add("LiveStream:Session:MaxFfmpegRestarts must be between 0 and 100.");
+        }
+
         if (options.EndWait < TimeSpan.Zero || options.EndWait > TimeSpan.FromMinutes(5))
         {
             errors.Add("LiveStream:Session:EndWait must be between 00:00:00 and 00:05:00.");

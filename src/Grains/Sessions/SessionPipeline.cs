@@ -18,7 +18,10 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private readonly MediaProcessSupervisor _supervisor;
     private readonly MediaRouter? _router;
     private SessionBuffer? _buffer;
+    private Task? _retiring;
+    private IReadOnlyList<TrackInfo>? _pendingTracks;
     private bool _started;
+    private int _maxRestarts = int.MaxValue;
 
     private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor)
     {
@@ -53,7 +56,8 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         string? archivePath,
         int bufferBytes,
         IMediaProcessRunner runner,
-        MediaProcessSupervisor supervisor)
+        MediaProcessSupervisor supervisor,
+        int maxRestarts)
     {
         FileStream? archive = null;
         if (archivePath is not null)
@@ -69,7 +73,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
         }
 
-        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor);
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor) { _maxRestarts = maxRestarts };
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
@@ -90,9 +94,13 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         _router?.Commit(data.Span, nowMs);
     }
 
+    /// <summary>A new publisher connection continues the session from here.</summary>
+    public void NewConnection() => _router?.NewConnection();
+
     /// <summary>FFmpeg died: start a new one and feed it the init segment, then the stream from the next keyframe.</summary>
     public async Task RestartProcessAsync()
     {
+        _buffer?.Dispose();
         await RetireAsync(graceful: false);
         StartProcess(Tracks);
         Restarts++;
@@ -101,24 +109,43 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
 
     void IMediaFeed.Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
     {
+        if (restartOfRecording && Restarts >= _maxRestarts)
+        {
+            throw new MediaFormatException("too many incompatible recorder restarts");
+        }
+
         if (restartOfRecording && Process is not null)
         {
-            // The old recording's FFmpeg drains what it has and finalises in the background.
+            // The old recording's FFmpeg drains what it has and finalises in the background. The new one starts
+            // when it is gone (both write the same playlist); meanwhile the new recording's bytes wait in a new
+            // bounded buffer.
             var old = Process;
             var oldBuffer = _buffer;
             oldBuffer?.Complete();
-            _supervisor.RunDetached(async () =>
+            _retiring = _supervisor.RunDetached(async () =>
             {
                 await old.StopAsync(CancellationToken.None);
                 await old.DisposeAsync();
                 oldBuffer?.Dispose();
             });
             Process = null;
-            _buffer = null;
             Restarts++;
+            _buffer = new SessionBuffer(_bufferBytes);
+            _pendingTracks = tracks;
+            return;
         }
 
         StartProcess(tracks);
+    }
+
+    /// <summary>Starts the FFmpeg of a new recording once the previous one has finished with the outputs.</summary>
+    public void StartPendingProcess()
+    {
+        if (_pendingTracks is { } tracks && (_retiring?.IsCompleted ?? true))
+        {
+            _pendingTracks = null;
+            StartProcess(tracks);
+        }
     }
 
     void IMediaFeed.Feed(ReadOnlySpan<byte> data) => _buffer?.Add(data);
@@ -127,6 +154,13 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _router?.Flush();
+        if (_pendingTracks is not null && _retiring is not null)
+        {
+            // A new recording still waits for the old FFmpeg: let it start and finalise too.
+            await _retiring.WaitAsync(cancellationToken);
+            StartPendingProcess();
+        }
+
         await RetireAsync(graceful: true, cancellationToken);
         await DisposeAsync();
     }
@@ -152,7 +186,8 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
 
     private void StartProcess(IReadOnlyList<TrackInfo> tracks)
     {
-        var buffer = new SessionBuffer(_bufferBytes);
+        // A pending start keeps the buffer that already holds the new recording's first bytes.
+        var buffer = _buffer ?? new SessionBuffer(_bufferBytes);
         try
         {
             Process = _runner.Start(_spec with { Tracks = tracks, Continuation = _started }, buffer);
@@ -162,6 +197,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         catch
         {
             buffer.Dispose();
+            _buffer = null;
             throw;
         }
     }

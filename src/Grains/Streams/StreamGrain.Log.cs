@@ -5,8 +5,8 @@ namespace LiveStream.Streams;
 
 internal sealed partial class StreamGrain
 {
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Session {SessionId} of stream {StreamId} started (FFmpeg {ProcessId})")]
-    private static partial void LogSessionStarted(ILogger logger, string sessionId, string streamId, int processId);
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Session {SessionId} of stream {StreamId} started")]
+    private static partial void LogSessionStarted(ILogger logger, string sessionId, string streamId);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Session {SessionId} {State}: {Reason} after {Bytes} bytes")]
     private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionState state, string reason, long bytes);
@@ -40,4 +40,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Session {SessionId}: bad media ({Reason}); failing the session")]
     private static partial void LogBadMedia(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Stream {StreamId}: the lease store is unavailable; not starting FFmpeg")]
+    private static partial void LogLeaseStoreUnavailable(ILogger logger, Exception exception, string streamId);
 }

@@ -91,6 +91,7 @@ internal sealed partial class StreamGrain(
 
             _live.Record.State = SessionState.Active;
             _live.Record.DisconnectedAt = null;
+            _live.Pipeline.NewConnection();
             _live.Record.ConnectionEpoch = ++record.LastEpoch;
             _live.Observer = request.Observer;
             await state.WriteStateAsync();
@@ -100,7 +101,7 @@ internal sealed partial class StreamGrain(
         var live = await StartSessionAsync(record);
         if (live is null)
         {
-            return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is live on another silo; retry shortly");
+            return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is still running elsewhere; retry shortly");
         }
 
         live.Observer = request.Observer;
@@ -136,6 +137,7 @@ internal sealed partial class StreamGrain(
 
         try
         {
+            _live.Pipeline.StartPendingProcess();
             await _live.Pipeline.CommitAsync(data, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
         }
         catch (MediaFormatException ex)
@@ -212,6 +214,23 @@ internal sealed partial class StreamGrain(
         return new ArchiveRead(true, length, buffer);
     }
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A session recorded as live has no activation any more (its silo died or lost the lease): it is over.
+        if (state.RecordExists)
+        {
+            foreach (var session in state.State.Sessions.Where(s => s.IsLive))
+            {
+                session.State = SessionState.Failed;
+                session.EndReason = "interrupted: the silo running it went away";
+                session.EndedAt ??= time.GetUtcNow();
+                session.FfmpegPid = null;
+            }
+        }
+
+        return base.OnActivateAsync(cancellationToken);
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (_live is not null)
@@ -227,7 +246,19 @@ internal sealed partial class StreamGrain(
 
         // One FFmpeg per stream cluster-wide, even while membership is unsettled: no lease, no FFmpeg.
         var lease = new StreamLease(leases, membership, leaseOptions.Value, time, StreamId, StreamLease.HolderId(localSilo.SiloAddress, sessionId));
-        if (!await lease.AcquireAsync(CancellationToken.None))
+        bool acquired;
+        try
+        {
+            acquired = await lease.AcquireAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Without the lease store nobody can prove this is the only FFmpeg: refuse, the client retries.
+            LogLeaseStoreUnavailable(logger, ex, StreamId);
+            return null;
+        }
+
+        if (!acquired)
         {
             LogLeaseHeldElsewhere(logger, StreamId);
             return null;
@@ -244,7 +275,8 @@ internal sealed partial class StreamGrain(
                 hasArchive ? SessionPipeline.ArchivePath(DataPath, sessionId) : null,
                 sessionOptions.Value.BufferBytes,
                 runner,
-                supervisor);
+                supervisor,
+                sessionOptions.Value.MaxFfmpegRestarts);
         }
         catch
         {
@@ -275,12 +307,14 @@ internal sealed partial class StreamGrain(
         _tick ??= this.RegisterGrainTimer(
             OnTickAsync,
             new GrainTimerCreationOptions(sessionOptions.Value.TickInterval, sessionOptions.Value.TickInterval) { KeepAlive = true });
-        LogSessionStarted(logger, sessionId, StreamId, session.FfmpegPid ?? 0);
+        LogSessionStarted(logger, sessionId, StreamId);
         return _live;
     }
 
     private async Task OnTickAsync(CancellationToken _)
     {
+        _live?.Pipeline.StartPendingProcess();
+
         if (_live is not null && !await _live.Lease.KeepAsync(CancellationToken.None))
         {
             await LoseSessionAsync();
@@ -347,11 +381,18 @@ internal sealed partial class StreamGrain(
         _tick = null;
 
         // The stop runs outside the turn; the turn waits only a bounded while, so `end` answers even when FFmpeg is stalled.
+        var renewEvery = leaseOptions.Value.RenewInterval;
         var stopping = supervisor.RunDetached(async () =>
         {
-            await live.Pipeline.StopAsync(CancellationToken.None);
+            // The lease is kept (renewed) until FFmpeg is gone: only then may another session start one.
+            var stop = live.Pipeline.StopAsync(CancellationToken.None);
+            while (!stop.IsCompleted)
+            {
+                await Task.WhenAny(stop, Task.Delay(renewEvery));
+                await live.Lease.KeepAsync(CancellationToken.None);
+            }
 
-            // Only once FFmpeg is gone may another session of this stream start one.
+            await stop;
             await live.Lease.ReleaseAsync(CancellationToken.None);
         });
         try
@@ -364,6 +405,7 @@ internal sealed partial class StreamGrain(
         }
 
         live.Record.State = endState;
+        live.Record.FfmpegRestarts = live.Pipeline.Restarts;
         live.Record.EndedAt = time.GetUtcNow();
         live.Record.EndReason = reason;
         live.Record.CloseCode = closeCode;

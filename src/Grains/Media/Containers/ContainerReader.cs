@@ -45,6 +45,26 @@ public sealed class ContainerReader
     /// <summary>Absolute number of bytes consumed so far.</summary>
     public long Position => _state.Position;
 
+    /// <summary>True when the bytes pushed so far end exactly between two elements (or boxes).</summary>
+    public bool AtBoundary => _active switch
+    {
+        ContainerKind.Matroska => _matroska.AtBoundary(_state.Pending),
+        ContainerKind.Mp4 => _mp4.AtBoundary(_state.Pending),
+        _ => _state.Pending.Length == 0,
+    };
+
+    /// <summary>
+    /// The next bytes start a new recording, whatever element was in progress: a publisher that dropped in the middle
+    /// of an element and restarted its recorder on reconnect. The cut element is abandoned.
+    /// </summary>
+    public void AbandonCurrentElement()
+    {
+        _matroska.Reset();
+        _mp4.Reset();
+        _state.Pending.Clear();
+        _active = ContainerKind.Unknown;
+    }
+
     /// <summary>
     /// Feeds the next bytes of the stream, in order, in pieces of any size: MediaRecorder cuts Clusters and even element
     /// headers at arbitrary points.

@@ -55,6 +55,9 @@ internal sealed class MatroskaStreamReader(ReaderState state)
     private long _groupTimestampMs;
 
     /// <summary>Forgets the current recording; a header may already be pending (a switch from MP4).</summary>
+    /// <summary>True between two elements: no header half read, no payload in progress.</summary>
+    public bool AtBoundary(PendingBuffer pending) => _phase == ReadPhase.Header && pending.Length == 0;
+
     public void Reset()
     {
         _phase = ReadPhase.Header;

@@ -26,6 +26,9 @@ internal sealed class Mp4StreamReader(ReaderState state)
     private Mp4Track[] _tracks = [];
 
     /// <summary>Forgets the current recording; a header may already be pending (a switch from Matroska).</summary>
+    /// <summary>True between two elements: no header half read, no payload in progress.</summary>
+    public bool AtBoundary(PendingBuffer pending) => _phase == ReadPhase.Header && pending.Length == 0;
+
     public void Reset()
     {
         _phase = ReadPhase.Header;
