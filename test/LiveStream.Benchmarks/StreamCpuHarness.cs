@@ -46,14 +46,14 @@ internal static class StreamCpuHarness
             await Task.Delay(TimeSpan.FromSeconds(5));
             var idle = (ProcessCpuSeconds(server.Id) - idleBefore) / 5;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle process: {idle:0.000} cores"));
-            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - |"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - |"));
             foreach (var (capture, label) in new[] { ("h264-opus-mkv", "H.264 passthrough"), ("vp8-opus", "VP8 re-encode (libx264 veryfast)") })
             {
                 var media = MediaCapture.Load(capture);
                 var system = await MeasureSystemAsync(api, server, media);
                 var alone = await MeasureFfmpegAloneAsync(media, data);
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | `{capture}` | {system:0.000} | {alone:0.000} | {system - alone:0.000} |"));
+                    $"| {label} | `{capture}` | {system:0.000} | {system - idle:0.000} | {alone:0.000} | {system - idle - alone:0.000} |"));
                 Console.WriteLine(rows[^1]);
             }
         }
@@ -65,8 +65,8 @@ internal static class StreamCpuHarness
         }
 
         var table = new StringBuilder()
-            .AppendLine("| stream | capture | whole system (cores) | FFmpeg alone (cores) | LiveStream overhead (cores) |")
-            .AppendLine("|---|---|---:|---:|---:|");
+            .AppendLine("| stream | capture | whole system (cores) | stream above idle (cores) | FFmpeg alone (cores) | LiveStream overhead above FFmpeg (cores) |")
+            .AppendLine("|---|---|---:|---:|---:|---:|");
         rows.ForEach(r => table.AppendLine(r));
         Console.WriteLine(table);
         if (output is not null)
