@@ -135,6 +135,46 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_gateway_that_is_stopped_closes_its_sockets_with_1012_and_the_client_resumes_through_another_byte_exactly()
+    {
+        var capture = MediaCapture.Load("audio-only-opus");
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        var (doomed, doomedUrl) = await cluster.StartExtraGatewayAsync("gateway-drained");
+        var half = capture.Bytes.Length / 2;
+        string sessionId;
+        await using (var first = await V1Publisher.ConnectAsync(stream.IngestUrlOn(doomedUrl)))
+        {
+            sessionId = first.SessionId;
+            await first.SendRangeAsync(capture.Bytes, 0, half, 4096);
+            await first.WaitForAckAsync(half, Wait);
+
+            doomed.Signal("TERM");
+
+            var close = await first.ServerClose.WaitAsync(Wait);
+            Assert.Equal(1012, (int)close!.CloseStatus!.Value);
+        }
+
+        await doomed.WaitForExitAsync(Wait);
+        Assert.Equal(0, doomed.ExitCode);
+        await cluster.WaitForSessionStateAsync(sessionId, "disconnected");
+
+        await using (var second = await V1Publisher.ConnectAsync(stream.IngestUrl))
+        {
+            Assert.Equal(sessionId, second.SessionId);
+            Assert.Equal(half, second.ResumeFrom);
+            await second.SendRangeAsync(capture.Bytes, second.ResumeFrom, capture.Bytes.Length, 4096);
+            await second.WaitForAckAsync(capture.Bytes.Length, Wait);
+            await second.EndAsync();
+            await second.ServerClose.WaitAsync(Wait);
+        }
+
+        var ended = await cluster.WaitForSessionStateAsync(sessionId, "ended");
+        Assert.Equal(1, ended.GetProperty("reconnects").GetInt32());
+        var archive = await cluster.Api.GetByteArrayAsync($"/api/sessions/{sessionId}/archive");
+        Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task When_the_window_expires_the_session_ends_and_the_hls_output_is_finalised()
     {
         var capture = MediaCapture.Load("audio-only-opus");

@@ -19,6 +19,7 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
     public const int SessionBufferBytes = 1024 * 1024;
 
     private readonly List<ManagedProcess> _processes = [];
+    private string[] _shared = [];
 
     public string DataPath { get; } = Directory.CreateTempSubdirectory("livestream-e2e-").FullName;
 
@@ -49,7 +50,7 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
         var clientPort = FreePort.Next();
         var siloHttp = FreePort.Next();
         var gatewayHttp = FreePort.Next();
-        string[] shared =
+        _shared =
         [
             $"--LiveStream:DataPath={DataPath}",
             $"--LiveStream:Cluster:SiloPort={siloPort}",
@@ -65,13 +66,13 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             "--Logging:LogLevel:Polly=Information",
         ];
 
-        Silo = Start("silo", RepoPaths.ProgramDll("Silo"), [.. shared, "--urls", $"http://127.0.0.1:{siloHttp}"]);
+        Silo = Start("silo", RepoPaths.ProgramDll("Silo"), [.. _shared, "--urls", $"http://127.0.0.1:{siloHttp}"]);
         await WaitReadyAsync(Silo, new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
 
         GatewayUrl = new Uri($"http://127.0.0.1:{gatewayHttp}");
-        Gateway = await StartGatewayAsync("gateway", GatewayUrl, shared);
+        Gateway = await StartGatewayAsync("gateway", GatewayUrl, _shared);
         Gateway2Url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        Gateway2 = await StartGatewayAsync("gateway2", Gateway2Url, shared);
+        Gateway2 = await StartGatewayAsync("gateway2", Gateway2Url, _shared);
 
         Api = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(60) };
         Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
@@ -118,6 +119,13 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             s => states.Contains(s.GetProperty("state").GetString()),
             TimeSpan.FromSeconds(60),
             $"session {sessionId} to be {string.Join(" or ", states)}");
+
+    /// <summary>Another gateway, for a test that stops it.</summary>
+    public async Task<(ManagedProcess Process, Uri Url)> StartExtraGatewayAsync(string name)
+    {
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        return (await StartGatewayAsync(name, url, _shared), url);
+    }
 
     private async Task<ManagedProcess> StartGatewayAsync(string name, Uri url, string[] shared)
     {

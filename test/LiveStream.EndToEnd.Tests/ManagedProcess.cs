@@ -21,6 +21,19 @@ public sealed class ManagedProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code once it has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends a signal (TERM, KILL, STOP, CONT) to this process only.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to exit.</summary>
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
+
     /// <summary>Every line written to stdout and stderr so far.</summary>
     public IReadOnlyCollection<string> Output => _lines;
 

@@ -11,7 +11,9 @@ public sealed class FakeMediaProcessRunner : IMediaProcessRunner
 
     public ConcurrentDictionary<string, List<FakeMediaProcess>> BySession { get; } = new();
 
-    public IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
+    public Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input) => Task.FromResult(Start(spec, input));
+
+    private IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
     {
         var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input);
         BySession.AddOrUpdate(spec.SessionId, _ => [process], (_, list) =>

@@ -30,6 +30,7 @@ internal sealed partial class IngestConnection(
     private long _offset;
     private long _lastAcked = -1;
     private int _serverClosed;
+    private int _draining;
 
     /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
     public async Task<int> RunAsync(ConnectResult session, CancellationToken requestAborted)
@@ -67,6 +68,11 @@ internal sealed partial class IngestConnection(
         if (Volatile.Read(ref _serverClosed) is var grainCode and not 0)
         {
             outcome = new Outcome(DisconnectKind.Dropped, grainCode, null, null, NotifyGrain: false);
+        }
+        else if (Volatile.Read(ref _draining) == 1)
+        {
+            // The gateway is going away: the session waits in its window for the client to come back elsewhere.
+            outcome = new Outcome(DisconnectKind.Dropped, CloseCodes.GatewayRestarting, null, null);
         }
 
         if (outcome.NotifyGrain)
@@ -108,6 +114,37 @@ internal sealed partial class IngestConnection(
     {
         _abort.Dispose();
         _sendLock.Dispose();
+    }
+
+    /// <summary>The gateway is stopping: close with 1012 so the client reconnects through another gateway.</summary>
+    public async Task DrainAsync()
+    {
+        if (Volatile.Read(ref _serverClosed) != 0 || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _sendLock.WaitAsync(_abort.Token);
+            try
+            {
+                if (socket.State == WebSocketState.Open)
+                {
+                    await socket.CloseOutputAsync((WebSocketCloseStatus)CloseCodes.GatewayRestarting, "gateway restarting: reconnect elsewhere", _abort.Token);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+
+        _abort.CancelAfter(ClosingGrace);
     }
 
     /// <summary>The grain says this connection must close (superseded, session failed or stopped).</summary>

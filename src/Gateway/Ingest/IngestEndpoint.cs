@@ -33,6 +33,7 @@ public static partial class IngestEndpoint
         IOptions<IngestOptions> options,
         GatewayIdentity gateway,
         LiveStreamInstruments instruments,
+        IHostApplicationLifetime lifetime,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger(typeof(IngestEndpoint));
@@ -66,6 +67,12 @@ public static partial class IngestEndpoint
             KeepAliveInterval = options.Value.KeepAliveInterval,
         });
 
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            await IngestConnection.CloseQuietlyAsync(socket, CloseCodes.GatewayRestarting, "gateway restarting: reconnect elsewhere", http.RequestAborted);
+            return;
+        }
+
         if (resolution.CloseCode != 0)
         {
             instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", resolution.CloseCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -77,6 +84,9 @@ public static partial class IngestEndpoint
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
         using var connection = new IngestConnection(socket, grain, protocol, options.Value, logger);
+
+        // Drain on shutdown (a redeploy): every socket is closed with 1012 and its session waits for the client.
+        using var draining = lifetime.ApplicationStopping.Register(() => _ = connection.DrainAsync());
         var observer = grains.CreateObjectReference<IPublisherObserver>(connection);
         try
         {

@@ -26,8 +26,18 @@ internal sealed partial class FfmpegProcess : IMediaProcess
         _sessionId = spec.SessionId;
         _input = input;
 
-        var command = Cli.Wrap(options.Path)
-            .WithArguments(args => FfmpegArguments.Build(args, spec, options))
+        // With DieWithSilo, setpriv execs FFmpeg (same pid) with a parent-death signal: a silo killed with -9 takes
+        // its FFmpegs with it, so none keeps writing outputs that a new owner now writes.
+        var command = (options.DieWithSilo ? Cli.Wrap(SetprivPath) : Cli.Wrap(options.Path))
+            .WithArguments(args =>
+            {
+                if (options.DieWithSilo)
+                {
+                    args.Add("--pdeathsig").Add("KILL").Add("--").Add(options.Path);
+                }
+
+                FfmpegArguments.Build(args, spec, options);
+            })
             .WithStandardInputPipe(PipeSource.Create(input.DrainToAsync))
             .WithStandardOutputPipe(PipeTarget.Null)
             .WithStandardErrorPipe(PipeTarget.ToDelegate(OnStderrLine))
@@ -39,6 +49,9 @@ internal sealed partial class FfmpegProcess : IMediaProcess
         _supervisor.Track(this);
         LogStarted(_logger, _sessionId, Id);
     }
+
+    /// <summary>util-linux's setpriv (an essential Debian package).</summary>
+    public const string SetprivPath = "setpriv";
 
     public int Id { get; }
 

@@ -12,10 +12,13 @@ internal sealed class FfmpegProcessRunner(
     Telemetry.LiveStreamInstruments instruments,
     ILogger<FfmpegProcessRunner> logger) : IMediaProcessRunner
 {
-    public IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
+    public async Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input)
     {
         Directory.CreateDirectory(spec.HlsDirectory);
-        var process = new FfmpegProcess(spec, input, options.Value, supervisor, logger);
+
+        // Forked from the supervisor's launcher thread, which lives as long as the silo: FFmpeg's parent-death
+        // signal fires when the thread that forked it ends, so it must never be a pool thread.
+        var process = await supervisor.LaunchAsync(() => new FfmpegProcess(spec, input, options.Value, supervisor, logger));
         instruments.FfmpegProcesses.Add(1);
         _ = process.Exited.ContinueWith(_ => instruments.FfmpegProcesses.Add(-1), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return process;

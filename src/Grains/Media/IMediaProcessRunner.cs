@@ -6,5 +6,5 @@ namespace LiveStream.Media;
 public interface IMediaProcessRunner
 {
     /// <summary>Starts a process that reads <paramref name="input"/> until it completes.</summary>
-    IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input);
+    Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input);
 }

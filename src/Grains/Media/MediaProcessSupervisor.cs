@@ -8,9 +8,20 @@ namespace LiveStream.Media;
 /// Tracks every media process this silo started and kills the survivors when the host stops. Registered before
 /// the silo so it stops after it: grains get their graceful stop first, then nothing is left behind.
 /// </summary>
-public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSupervisor> logger) : IHostedService
+public sealed partial class MediaProcessSupervisor : IHostedService, IDisposable
 {
     private readonly ConcurrentDictionary<IMediaProcess, byte> _running = new();
+    private readonly BlockingCollection<Action> _launches = new(boundedCapacity: 256);
+    private readonly ILogger<MediaProcessSupervisor> _logger;
+
+    public MediaProcessSupervisor(ILogger<MediaProcessSupervisor> logger)
+    {
+        _logger = logger;
+
+        // One long-lived thread forks every media process (see LaunchAsync).
+        var launcher = new Thread(RunLauncher) { IsBackground = true, Name = "livestream-media-launcher" };
+        launcher.Start();
+    }
     private readonly ConcurrentDictionary<Task, byte> _detached = new();
 
     /// <summary>Process ids of the media processes running now.</summary>
@@ -19,6 +30,32 @@ public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSuperviso
     internal void Track(IMediaProcess process) => _running.TryAdd(process, 0);
 
     internal void Untrack(IMediaProcess process) => _running.TryRemove(process, out _);
+
+    /// <summary>
+    /// Runs <paramref name="start"/> (which forks a process) on the supervisor's launcher thread. A child's
+    /// parent-death signal is tied to the thread that forked it, and this thread lives as long as the silo.
+    /// </summary>
+    public Task<T> LaunchAsync<T>(Func<T> start)
+    {
+        var launched = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _launches.Add(() =>
+        {
+            try
+            {
+                launched.SetResult(start());
+            }
+            catch (Exception ex)
+            {
+                launched.SetException(ex);
+            }
+        });
+        return launched.Task;
+    }
+
+    public void Dispose()
+    {
+        _launches.CompleteAdding();
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> (a graceful stop) on the thread pool, outside any grain turn, and keeps track of
@@ -34,7 +71,7 @@ public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSuperviso
             }
             catch (Exception ex)
             {
-                LogDetachedFailed(logger, ex);
+                LogDetachedFailed(_logger, ex);
             }
         });
         _detached.TryAdd(task, 0);
@@ -44,12 +81,20 @@ public sealed partial class MediaProcessSupervisor(ILogger<MediaProcessSuperviso
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    private void RunLauncher()
+    {
+        foreach (var launch in _launches.GetConsumingEnumerable())
+        {
+            launch();
+        }
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var survivors = _running.Keys.ToArray();
         foreach (var process in survivors)
         {
-            LogKillingSurvivor(logger, process.Id);
+            LogKillingSurvivor(_logger, process.Id);
             process.Kill();
         }
 

@@ -21,6 +21,12 @@ public sealed class FfmpegOptions
     /// <summary>How long an interrupted FFmpeg may take to exit before it is killed. Default 5 s.</summary>
     public TimeSpan KillTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Start FFmpeg through <c>setpriv --pdeathsig KILL</c> so it dies with its silo even on kill -9. Default true
+    /// (Linux; util-linux's setpriv must be on PATH).
+    /// </summary>
+    public bool DieWithSilo { get; set; } = OperatingSystem.IsLinux();
+
     /// <summary>Lines of FFmpeg's stderr kept for status. Default 40.</summary>
     public int StderrTailLines { get; set; } = 40;
 }

@@ -92,6 +92,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         }
 
         _router?.Commit(data.Span, nowMs);
+        await StartPendingProcessAsync();
     }
 
     /// <summary>A new publisher connection continues the session from here.</summary>
@@ -100,11 +101,12 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     /// <summary>FFmpeg died: start a new one and feed it the init segment, then the stream from the next keyframe.</summary>
     public async Task RestartProcessAsync()
     {
-        _buffer?.Dispose();
         await RetireAsync(graceful: false);
-        StartProcess(Tracks);
         Restarts++;
+        _buffer = new SessionBuffer(_bufferBytes);
+        _pendingTracks = Tracks;
         _router?.RestartFeed();
+        await StartPendingProcessAsync();
     }
 
     void IMediaFeed.Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
@@ -130,21 +132,21 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
             Process = null;
             Restarts++;
-            _buffer = new SessionBuffer(_bufferBytes);
-            _pendingTracks = tracks;
-            return;
+            _buffer = null;
         }
 
-        StartProcess(tracks);
+        // The bytes that follow wait in the buffer until the process is up.
+        _buffer ??= new SessionBuffer(_bufferBytes);
+        _pendingTracks = tracks;
     }
 
-    /// <summary>Starts the FFmpeg of a new recording once the previous one has finished with the outputs.</summary>
-    public void StartPendingProcess()
+    /// <summary>Starts the FFmpeg that was asked for, once the previous one has finished with the outputs.</summary>
+    public async Task StartPendingProcessAsync()
     {
         if (_pendingTracks is { } tracks && (_retiring?.IsCompleted ?? true))
         {
             _pendingTracks = null;
-            StartProcess(tracks);
+            await StartProcessAsync(tracks);
         }
     }
 
@@ -158,7 +160,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         {
             // A new recording still waits for the old FFmpeg: let it start and finalise too.
             await _retiring.WaitAsync(cancellationToken);
-            StartPendingProcess();
+            await StartPendingProcessAsync();
         }
 
         await RetireAsync(graceful: true, cancellationToken);
@@ -184,13 +186,13 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     /// <summary>True when <paramref name="outputs"/> asks for an archive.</summary>
     public static bool WantsArchive(IEnumerable<OutputSpec> outputs) => outputs.Any(o => o.Type == OutputType.Archive);
 
-    private void StartProcess(IReadOnlyList<TrackInfo> tracks)
+    private async Task StartProcessAsync(IReadOnlyList<TrackInfo> tracks)
     {
-        // A pending start keeps the buffer that already holds the new recording's first bytes.
+        // The buffer already holds the bytes that arrived while the process was asked for.
         var buffer = _buffer ?? new SessionBuffer(_bufferBytes);
         try
         {
-            Process = _runner.Start(_spec with { Tracks = tracks, Continuation = _started }, buffer);
+            Process = await _runner.StartAsync(_spec with { Tracks = tracks, Continuation = _started }, buffer);
             _started = true;
             _buffer = buffer;
         }

@@ -137,7 +137,7 @@ internal sealed partial class StreamGrain(
 
         try
         {
-            _live.Pipeline.StartPendingProcess();
+            await _live.Pipeline.StartPendingProcessAsync();
             await _live.Pipeline.CommitAsync(data, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
         }
         catch (MediaFormatException ex)
@@ -313,7 +313,10 @@ internal sealed partial class StreamGrain(
 
     private async Task OnTickAsync(CancellationToken _)
     {
-        _live?.Pipeline.StartPendingProcess();
+        if (_live is not null)
+        {
+            await _live.Pipeline.StartPendingProcessAsync();
+        }
 
         if (_live is not null && !await _live.Lease.KeepAsync(CancellationToken.None))
         {
