@@ -49,7 +49,7 @@ public sealed class FakeMediaProcess : IMediaProcess
 
     public Task<int> Exited => _exited.Task;
 
-    public IReadOnlyList<string> StderrTail => [];
+    public IReadOnlyList<string> StderrTail { get; private set; } = [];
 
     public bool StopRequested { get; private set; }
 
@@ -64,7 +64,11 @@ public sealed class FakeMediaProcess : IMediaProcess
     public void Resume() => _stdin.Open();
 
     /// <summary>Exits on its own, as a crashing FFmpeg would.</summary>
-    public void Crash(int exitCode = 1) => _exited.TrySetResult(exitCode);
+    public void Crash(int exitCode = 1, string? lastError = null)
+    {
+        StderrTail = lastError is null ? [] : ["some earlier line", lastError];
+        _exited.TrySetResult(exitCode);
+    }
 
     public async Task<int> StopAsync(CancellationToken cancellationToken)
     {

@@ -204,7 +204,15 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         for (var restart = 1; restart <= 5; restart++)
         {
             var crashed = fixture.Runner.For(session.SessionId!)[^1];
-            crashed.Crash(exitCode: 1);
+            crashed.Crash(exitCode: 1, lastError: $"crash {restart}");
+            if (restart >= 2)
+            {
+                // Backoff: no restart before 2^(n-2) s of (fake) time have passed.
+                fixture.Time.Advance(TimeSpan.FromMilliseconds(100));
+                var early = await Eventually.ReturnsAsync(() => grain.GetSessionAsync(session.SessionId!), s => s!.Ffmpeg.LastError == $"crash {restart}", Timeout, "the death to be seen");
+                Assert.Equal(restart - 1, early!.Ffmpeg.Restarts);
+            }
+
             var restarted = await Eventually.ReturnsAsync(
                 () =>
                 {
@@ -218,7 +226,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
             Assert.Equal(fixture.Runner.For(session.SessionId!)[^1].Id, restarted.Ffmpeg.Pid);
         }
 
-        fixture.Runner.For(session.SessionId!)[^1].Crash(exitCode: 1);
+        fixture.Runner.For(session.SessionId!)[^1].Crash(exitCode: 1, lastError: "Conversion failed!");
 
         // The session's timer runs on the silo's (fake) clock: move it along while waiting.
         var status = await Eventually.ReturnsAsync(
@@ -231,6 +239,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
             Timeout,
             "the session to fail");
         Assert.Contains("exited with code 1", status!.EndReason, StringComparison.Ordinal);
+        Assert.Equal("Conversion failed!", status.Ffmpeg.LastError);
         var write = await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, new byte[10]));
         Assert.Equal((WriteOutcome.Closed, CloseCodes.SessionFailed), (write.Outcome, write.CloseCode));
     }

@@ -80,7 +80,7 @@ public sealed record SessionResponse(
         s.ConnectionEpoch,
         s.Reconnects,
         s.BytesIngested,
-        new FfmpegResponse(s.Ffmpeg.Pid, s.Ffmpeg.Restarts),
+        new FfmpegResponse(s.Ffmpeg.Pid, s.Ffmpeg.Restarts, s.Ffmpeg.LastError),
         s.SupersededPublishers,
         s.DisconnectedAt,
         s.BufferedBytes,
@@ -93,7 +93,7 @@ public sealed record SessionResponse(
 }
 
 /// <summary>The session's FFmpeg process.</summary>
-public sealed record FfmpegResponse(int? Pid, int Restarts);
+public sealed record FfmpegResponse(int? Pid, int Restarts, string? LastError);
 
 internal static class ApiMapping
 {

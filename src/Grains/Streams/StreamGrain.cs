@@ -327,12 +327,27 @@ internal sealed partial class StreamGrain(
         if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
         {
             var exitCode = await process.Exited;
-            LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+            if (_live.RestartDueAt is null)
+            {
+                LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+                _live.Record.FfmpegLastError = process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}";
+
+                // Back off: the first restart is at once, then 1 s, 2 s, 4 s ... (at most 10 s) after each death.
+                var restarts = _live.Pipeline.Restarts;
+                var backoff = restarts == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(10, Math.Pow(2, restarts - 1)));
+                _live.RestartDueAt = time.GetUtcNow() + backoff;
+            }
+
             if (_live.Pipeline.Restarts < sessionOptions.Value.MaxFfmpegRestarts)
             {
-                // A new FFmpeg gets the init segment and the stream from the next keyframe; outputs continue.
-                await _live.Pipeline.RestartProcessAsync();
-                _live.Record.FfmpegRestarts = _live.Pipeline.Restarts;
+                if (time.GetUtcNow() >= _live.RestartDueAt)
+                {
+                    // A new FFmpeg gets the init segment and the stream from the next keyframe; outputs continue.
+                    _live.RestartDueAt = null;
+                    await _live.Pipeline.RestartProcessAsync();
+                    _live.Record.FfmpegRestarts = _live.Pipeline.Restarts;
+                }
+
                 return;
             }
 
@@ -464,7 +479,7 @@ internal sealed partial class StreamGrain(
             record.ConnectionEpoch,
             record.Reconnects,
             live?.Committed ?? record.BytesIngested,
-            new FfmpegStatus(live?.Pipeline.Process?.Id, live?.Pipeline.Restarts ?? record.FfmpegRestarts),
+            new FfmpegStatus(live?.Pipeline.Process?.Id, live?.Pipeline.Restarts ?? record.FfmpegRestarts, record.FfmpegLastError),
             record.SupersededPublishers,
             record.DisconnectedAt,
             live?.Pipeline.BufferedBytes ?? 0,
@@ -495,6 +510,9 @@ internal sealed partial class StreamGrain(
         public SessionPipeline Pipeline { get; } = pipeline;
 
         public long Committed { get; set; }
+
+        /// <summary>When a dead FFmpeg is to be started again (backoff), or null.</summary>
+        public DateTimeOffset? RestartDueAt { get; set; }
 
         /// <summary>The gateway side of the current publisher, told when it must close.</summary>
         public IPublisherObserver? Observer { get; set; }

@@ -55,6 +55,9 @@ public sealed class SessionRecord
 
     [Id(14)] public int CloseCode { get; set; }
 
+    /// <summary>The last line FFmpeg wrote to stderr before it last died.</summary>
+    [Id(16)] public string? FfmpegLastError { get; set; }
+
     /// <summary>The fencing token of the lease under which this session's FFmpeg ran.</summary>
     [Id(15)] public long LeaseToken { get; set; }
 
