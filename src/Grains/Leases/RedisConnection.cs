@@ -19,6 +19,11 @@ public sealed class RedisConnection(string connectionString) : IAsyncDisposable
                 {
                     var options = ConfigurationOptions.Parse(connectionString);
                     options.AbortOnConnectFail = false;
+
+                    // A lease call must fail fast while Redis is down: a new publisher gets 4503 at once, a holder
+                    // goes on until its deadline.
+                    options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2000);
+                    options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
                     _multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
                 }
             }

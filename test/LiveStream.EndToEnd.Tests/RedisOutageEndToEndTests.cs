@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using LiveStream.Testing;
+
+namespace LiveStream.EndToEnd.Tests;
+
+/// <summary>
+/// A silo and a gateway clustered through a real redis-server with append-only persistence. Slow suite (about a
+/// minute): it rides out a 10 s Redis outage.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class RedisOutageEndToEndTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly string _dataPath = Directory.CreateTempSubdirectory("livestream-redis-").FullName;
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+    private readonly List<ManagedProcess> _processes = [];
+    private RedisServer _redis = null!;
+    private HttpClient _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(_dataPath, "redis"));
+        _redis = await RedisServer.StartAsync(Path.Combine(_dataPath, "redis"));
+        var siloHttp = FreePort.Next();
+        var gatewayPort = FreePort.Next();
+        string[] shared =
+        [
+            $"--ConnectionStrings:Redis={_redis.ConnectionString}",
+            $"--LiveStream:DataPath={_dataPath}",
+            $"--LiveStream:Cluster:ClusterId=redis-{Guid.NewGuid():N}",
+            $"--LiveStream:Cluster:SiloPort={FreePort.Next()}",
+            $"--LiveStream:Cluster:GatewayPort={gatewayPort}",
+            "--LiveStream:Ffmpeg:Preset=ultrafast",
+        ];
+        _processes.Add(ManagedProcess.Start("silo", "dotnet", [RepoPaths.ProgramDll("Silo"), .. shared, "--urls", $"http://127.0.0.1:{siloHttp}"]));
+        await WaitReadyAsync(new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
+        var gateway = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        _processes.Add(ManagedProcess.Start("gateway", "dotnet",
+            [RepoPaths.ProgramDll("Gateway"), .. shared, "--urls", gateway.ToString().TrimEnd('/'), "--LiveStream:Gateway:HostSilo=false", $"--LiveStream:AdminToken={_token}"]));
+        await WaitReadyAsync(new Uri(gateway, "/health/ready"));
+        _api = new HttpClient { BaseAddress = gateway };
+        _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _api.Dispose();
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        Directory.Delete(_dataPath, recursive: true);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_10_second_redis_outage_leaves_live_sessions_streaming_refuses_new_ones_with_4503_and_recovers()
+    {
+        var capture = MediaCapture.Load("audio-only-opus");
+        var live = await CreateAsync();
+        var waiting = await CreateAsync();
+        await using var publisher = await V1Publisher.ConnectAsync(live.IngestUrl);
+        var chunks = capture.Chunks().ToList();
+        long offset = 0;
+        foreach (var chunk in chunks.Take(4))
+        {
+            await publisher.SendAsync(offset, chunk);
+            offset += chunk.Length;
+        }
+
+        await publisher.WaitForAckAsync(offset, Wait);
+        var before = await SessionAsync(publisher.SessionId);
+        var pid = before.GetProperty("ffmpeg").GetProperty("pid").GetInt32();
+
+        await _redis.StopAsync();
+        var outage = Stopwatch.StartNew();
+
+        // The live session keeps streaming and acknowledging through the outage.
+        var next = 4;
+        while (outage.Elapsed < TimeSpan.FromSeconds(10) && next < chunks.Count - 2)
+        {
+            await publisher.SendAsync(offset, chunks[next]);
+            offset += chunks[next++].Length;
+            await publisher.WaitForAckAsync(offset, Wait);
+            await Task.Delay(500);
+        }
+
+        // A new publisher is refused at once: nobody can prove it would be the stream's only FFmpeg.
+        var refusedAfter = Stopwatch.StartNew();
+        await using (var refused = await Publisher.ConnectAsync(waiting.IngestUrl))
+        {
+            var close = await refused.ServerClose.WaitAsync(Wait);
+            Assert.Equal(4503, (int)close!.CloseStatus!.Value);
+        }
+
+        Assert.True(refusedAfter.Elapsed < TimeSpan.FromSeconds(10), $"the refusal took {refusedAfter.Elapsed}");
+        while (outage.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+        }
+
+        // Redis comes back from its append-only file; everything works again.
+        await _redis.RestartAsync();
+        foreach (var chunk in chunks.Skip(next))
+        {
+            await publisher.SendAsync(offset, chunk);
+            offset += chunk.Length;
+        }
+
+        await publisher.WaitForAckAsync(capture.Bytes.Length, Wait);
+        var during = await SessionAsync(publisher.SessionId);
+        Assert.Equal(pid, during.GetProperty("ffmpeg").GetProperty("pid").GetInt32());
+        Assert.Equal(0, during.GetProperty("ffmpeg").GetProperty("restarts").GetInt32());
+        Assert.Equal("active", during.GetProperty("state").GetString());
+
+        await using var recovered = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var attempt = await V1Publisher.ConnectAsync(waiting.IngestUrl).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+                return attempt;
+            },
+            p => p is not null,
+            Wait,
+            "a new publisher to be accepted after the outage");
+        await recovered!.SendAsync(0, chunks[0]);
+        await recovered.WaitForAckAsync(chunks[0].Length, Wait);
+        await recovered.EndAsync();
+
+        await publisher.EndAsync();
+        await publisher.ServerClose.WaitAsync(Wait);
+        var archive = await _api.GetByteArrayAsync($"/api/sessions/{publisher.SessionId}/archive");
+        Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
+    }
+
+    private async Task<CreatedStream> CreateAsync()
+    {
+        using var response = await _api.PostAsJsonAsync("/api/streams", new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return new CreatedStream(json.GetProperty("id").GetString()!, json.GetProperty("streamKey").GetString()!, new Uri(json.GetProperty("ingestUrl").GetString()!));
+    }
+
+    private async Task<JsonElement> SessionAsync(string id) =>
+        JsonDocument.Parse(await _api.GetStringAsync($"/api/sessions/{id}")).RootElement;
+
+    private static async Task WaitReadyAsync(Uri ready)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.HoldsAsync(
+            () =>
+            {
+                try
+                {
+                    return http.GetAsync(ready).GetAwaiter().GetResult().IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(90),
+            ready.ToString());
+    }
+}
