@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LiveStream.Ingest;
+using LiveStream.Sessions;
 using LiveStream.Leases;
 using LiveStream.Streams;
 using LiveStream.Testing;
@@ -109,8 +110,56 @@ public sealed class LeaseTests : IAsyncLifetime
         var taken = Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(RedisLeaseStore.Key(grain.GetPrimaryKeyString())))!;
         Assert.True(taken.Token > lease.Token);
         Assert.StartsWith(_cluster.Silos[0].SiloAddress.ToParsableString() + "/", taken.Holder, StringComparison.Ordinal);
-        Assert.NotEqual(session.SessionId, resumed!.SessionId);
+        Assert.Equal(session.SessionId, resumed!.SessionId);
         Assert.True(elapsed < Ttl, $"took {elapsed}, the TTL is {Ttl}");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task When_its_silo_dies_the_live_session_is_picked_up_on_the_survivor_where_the_acknowledged_bytes_end()
+    {
+        var victim = _cluster.Silos[1];
+        var capture = MediaCapture.Load("audio-only-opus");
+        var chunks = capture.Chunks().ToList();
+        var (grain, _, session, _) = await LiveStreamOnAsync(victim.SiloAddress);
+        var committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, chunks.Take(8));
+        var first = Assert.Single(_runner.For(session.SessionId!));
+
+        await _cluster.KillSiloAsync(victim);
+
+        // The publisher's next chunk, same epoch, at the acknowledged offset: it lands once the survivor owns the stream.
+        var result = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                try
+                {
+                    return await grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[8]));
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    return null;
+                }
+            },
+            r => r is { Outcome: WriteOutcome.Committed },
+            Timeout,
+            "the write to land on the survivor");
+        committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, result!.Committed, chunks.Skip(9));
+
+        var status = (await grain.GetSessionAsync(session.SessionId!))!;
+        Assert.Equal((SessionState.Active, capture.Bytes.Length), (status.State, status.BytesIngested));
+        Assert.Equal(session.Epoch, status.ConnectionEpoch);
+        var processes = _runner.For(session.SessionId!);
+        Assert.Equal(2, processes.Count);
+        var second = processes[1];
+        Assert.Equal(second.Id, status.Ffmpeg.Pid);
+        var init = capture.Bytes.AsSpan(0, capture.Bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x1F, 0x43, 0xB6, 0x75])).ToArray();
+        await Eventually.HoldsAsync(() => second.Received.Length > init.Length, Timeout, "the new FFmpeg to be fed");
+        Assert.Equal(init, second.Received[..init.Length]);
+
+        // After the init segment it reads whole clusters: the bytes it got are the capture's tail from a cluster start.
+        var tail = second.Received[init.Length..];
+        Assert.True(tail.AsSpan().StartsWith((ReadOnlySpan<byte>)[0x1F, 0x43, 0xB6, 0x75]));
+        Assert.True(capture.Bytes.AsSpan().EndsWith(tail));
+        GC.KeepAlive(first);
     }
 
     /// <summary>Creates streams until one goes live on <paramref name="silo"/> (placement is the cluster's choice).</summary>

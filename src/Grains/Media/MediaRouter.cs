@@ -58,6 +58,13 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private bool _connectionBoundary;
     private bool _cutRecording;
 
+    // Failover: the stream is picked up mid-fragment with the stored init segment. The reader re-reads the init,
+    // then the stream from the next fragment start found by scanning; its offsets are then shifted by _readerBase.
+    private long _readerBase;
+    private bool _resyncing;
+    private bool _scanning;
+    private bool _startOnKeyframe;
+
     public MediaRouter(IMediaFeed feed, ContainerLimits? limits = null)
     {
         _feed = feed;
@@ -92,6 +99,22 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     public void Commit(ReadOnlySpan<byte> data, long nowMs)
     {
         _now = nowMs;
+        if (_scanning)
+        {
+            var at = FindFragmentStart(data);
+            if (at < 0)
+            {
+                // Nothing a decoder could start from yet: these bytes are committed (archive) but not fed.
+                _position += data.Length;
+                return;
+            }
+
+            _scanning = false;
+            _readerBase = _position + at - _reader.Position;
+            _position += at;
+            data = data[at..];
+        }
+
         if (_connectionBoundary && !data.IsEmpty)
         {
             _connectionBoundary = false;
@@ -116,6 +139,26 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         }
 
         Route(data, chunkStart);
+    }
+
+    /// <summary>
+    /// Picks a session up on another silo (failover): <paramref name="initSegment"/> is the stored init segment and
+    /// <paramref name="position"/> the committed offset where the stream goes on, most likely inside a fragment.
+    /// FFmpeg is started at the next fragment that starts with a keyframe and fed the init segment first.
+    /// </summary>
+    public void Resume(byte[] initSegment, long position)
+    {
+        _resyncing = true;
+        _reader.Push(initSegment);
+        _resyncing = false;
+        InitSegment = initSegment;
+        Tracks = _reader.Tracks;
+        _recordings = 1;
+        _position = position;
+        _scanning = true;
+        _startOnKeyframe = true;
+        _mode = Mode.AwaitingKeyframe;
+        _heldLength = 0;
     }
 
     /// <summary>A new publisher connection starts at the current position (a reconnect or a takeover).</summary>
@@ -151,6 +194,12 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
     public void OnRecordingStart(long offset, ContainerKind kind)
     {
+        if (_resyncing)
+        {
+            return;
+        }
+
+        offset += _readerBase;
         _recordings++;
         if (offset > 0)
         {
@@ -161,6 +210,13 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
     public void OnInitSegment(long start, long end, IReadOnlyList<TrackInfo> tracks)
     {
+        if (_resyncing)
+        {
+            return;
+        }
+
+        start += _readerBase;
+        end += _readerBase;
         var splice = _recordings > 1 && !_cutRecording && _reader.Kind == ContainerKind.Matroska && SameTracks(Tracks, tracks);
         _cutRecording = false;
         _initReady = (start, end, tracks, splice);
@@ -178,6 +234,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
     public void OnFragment(long offset, bool startsWithKeyframe, long timestampMs)
     {
+        offset += _readerBase;
         if (startsWithKeyframe && _resumeAt < 0 && _mode == Mode.AwaitingKeyframe && offset >= _heldStart)
         {
             _resumeAt = offset;
@@ -186,6 +243,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
     public void OnClusterTimestamp(long payloadOffset, int payloadLength, long value)
     {
+        payloadOffset += _readerBase;
         if (_shiftPending)
         {
             // The new recording's first frame lands one frame after the last one written, but never further from
@@ -287,6 +345,13 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         }
         else if (_mode == Mode.AwaitingKeyframe && _resumeAt >= 0)
         {
+            if (_startOnKeyframe)
+            {
+                _startOnKeyframe = false;
+                _feed.Start(Tracks, restartOfRecording: false);
+                _feed.Feed(InitSegment);
+            }
+
             var at = (int)(_resumeAt - _heldStart);
             _feed.Feed(_held.AsSpan(at, _heldLength - at));
             _resumeAt = -1;
@@ -384,6 +449,31 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         data.CopyTo(_held.AsSpan(_heldLength));
         _heldLength += data.Length;
+    }
+
+    /// <summary>Where the next Cluster (Matroska) or <c>moof</c> (MP4) starts in <paramref name="data"/>, or -1.</summary>
+    private int FindFragmentStart(ReadOnlySpan<byte> data)
+    {
+        if (_reader.Kind == ContainerKind.Mp4)
+        {
+            for (var i = data.IndexOf("moof"u8); i >= 0; i = NextIndex(data, "moof"u8, i + 1))
+            {
+                if (i >= 4)
+                {
+                    return i - 4;
+                }
+            }
+
+            return -1;
+        }
+
+        return data.IndexOf((ReadOnlySpan<byte>)[0x1F, 0x43, 0xB6, 0x75]);
+    }
+
+    private static int NextIndex(ReadOnlySpan<byte> data, ReadOnlySpan<byte> value, int from)
+    {
+        var next = data[from..].IndexOf(value);
+        return next < 0 ? -1 : from + next;
     }
 
     /// <summary>An EBML header or an MP4 <c>ftyp</c> box.</summary>

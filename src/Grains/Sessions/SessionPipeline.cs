@@ -57,12 +57,20 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         int bufferBytes,
         IMediaProcessRunner runner,
         MediaProcessSupervisor supervisor,
-        int maxRestarts)
+        int maxRestarts,
+        long? resumeAt = null)
     {
         FileStream? archive = null;
         if (archivePath is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(archivePath)!);
+            if (resumeAt is { } committed && File.Exists(archivePath) && new FileInfo(archivePath).Length > committed)
+            {
+                // Bytes past the committed offset were never acknowledged: the client sends them again.
+                using var cut = new FileStream(archivePath, FileMode.Open, FileAccess.Write, FileShare.Read);
+                cut.SetLength(committed);
+            }
+
             archive = new FileStream(archivePath, new FileStreamOptions
             {
                 Mode = FileMode.Append,
@@ -95,6 +103,23 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         await StartPendingProcessAsync();
     }
 
+    /// <summary>
+    /// Continues a session another silo ran (failover; the archive was cut back to the committed bytes when the
+    /// pipeline was started with <c>resumeAt</c>): outputs are continued, and FFmpeg starts at the next keyframe
+    /// after the stored init segment.
+    /// </summary>
+    public void Resume(byte[] initSegment, long committed)
+    {
+        _started = true;
+        if (initSegment.Length > 0)
+        {
+            _router?.Resume(initSegment, committed);
+        }
+    }
+
+    /// <summary>The current recording's init segment (empty until known).</summary>
+    public byte[] InitSegment => _router?.InitSegment ?? [];
+
     /// <summary>A new publisher connection continues the session from here.</summary>
     public void NewConnection() => _router?.NewConnection();
 
@@ -111,27 +136,38 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
 
     void IMediaFeed.Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
     {
-        if (restartOfRecording && Restarts >= _maxRestarts)
+        if (restartOfRecording)
         {
-            throw new MediaFormatException("too many incompatible recorder restarts");
-        }
-
-        if (restartOfRecording && Process is not null)
-        {
-            // The old recording's FFmpeg drains what it has and finalises in the background. The new one starts
-            // when it is gone (both write the same playlist); meanwhile the new recording's bytes wait in a new
-            // bounded buffer.
-            var old = Process;
-            var oldBuffer = _buffer;
-            oldBuffer?.Complete();
-            _retiring = _supervisor.RunDetached(async () =>
+            if (Restarts >= _maxRestarts)
             {
-                await old.StopAsync(CancellationToken.None);
-                await old.DisposeAsync();
-                oldBuffer?.Dispose();
-            });
-            Process = null;
+                throw new MediaFormatException("too many incompatible recorder restarts");
+            }
+
             Restarts++;
+            if (Process is not null)
+            {
+                // The old recording's FFmpeg drains what it has and finalises in the background. The new one starts
+                // when it is gone (both write the same playlist); meanwhile the new recording's bytes wait in a new
+                // bounded buffer.
+                var old = Process;
+                var oldBuffer = _buffer;
+                oldBuffer?.Complete();
+                var previous = _retiring ?? Task.CompletedTask;
+                _retiring = _supervisor.RunDetached(async () =>
+                {
+                    await previous;
+                    await old.StopAsync(CancellationToken.None);
+                    await old.DisposeAsync();
+                    oldBuffer?.Dispose();
+                });
+                Process = null;
+            }
+            else
+            {
+                // A recording whose FFmpeg never started: its bytes are of no use to the new one.
+                _buffer?.Dispose();
+            }
+
             _buffer = null;
         }
 

@@ -43,4 +43,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Stream {StreamId}: the lease store is unavailable; not starting FFmpeg")]
     private static partial void LogLeaseStoreUnavailable(ILogger logger, Exception exception, string streamId);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Session {SessionId} picked up on this silo after its silo went away, at byte {Offset}")]
+    private static partial void LogRestored(ILogger logger, string sessionId, long offset);
 }

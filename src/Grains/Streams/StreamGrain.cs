@@ -18,6 +18,7 @@ namespace LiveStream.Streams;
 [GrainType("livestream.stream")]
 internal sealed partial class StreamGrain(
     [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
+    [PersistentState("live", StorageNames.LiveStream)] IPersistentState<LiveRecord> liveState,
     IMediaProcessRunner runner,
     MediaProcessSupervisor supervisor,
     IOptions<LiveStreamOptions> liveStreamOptions,
@@ -34,6 +35,7 @@ internal sealed partial class StreamGrain(
 
     private LiveSession? _live;
     private IGrainTimer? _tick;
+    private SessionRecord? _toRestore;
 
     private string StreamId => this.GetPrimaryKeyString();
 
@@ -68,6 +70,11 @@ internal sealed partial class StreamGrain(
         }
 
         var record = state.State;
+        if (_toRestore is not null && !await TryRestoreAsync())
+        {
+            return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is still running elsewhere; retry shortly");
+        }
+
         if (_live is not null)
         {
             if (record.Settings.DuplicatePolicy == DuplicatePolicy.Reject && _live.Record.State == SessionState.Active)
@@ -105,12 +112,20 @@ internal sealed partial class StreamGrain(
         }
 
         live.Observer = request.Observer;
+        liveState.State = new LiveRecord { SessionId = live.Record.Id };
         await state.WriteStateAsync();
+        await liveState.WriteStateAsync();
         return Accepted(live, record.Settings);
     }
 
     public async Task<WriteResult> WriteAsync(ChunkWrite write)
     {
+        if (_toRestore is not null && !await TryRestoreAsync())
+        {
+            // Failover in progress: the sender waits (its socket is not read) until this silo owns the stream.
+            return new WriteResult(WriteOutcome.BufferFull, liveState.State.Committed);
+        }
+
         if (_live is null || write.Epoch != _live.Record.ConnectionEpoch)
         {
             return Closed(write.Epoch);
@@ -151,6 +166,12 @@ internal sealed partial class StreamGrain(
 
         _live.Committed += data.Length;
         _live.Record.BytesIngested = _live.Committed;
+
+        // Durable before it is acknowledged: another silo resumes exactly here if this one dies.
+        liveState.State.SessionId = _live.Record.Id;
+        liveState.State.Committed = _live.Committed;
+        liveState.State.InitSegment = _live.Pipeline.InitSegment;
+        await liveState.WriteStateAsync();
         instruments.IngestBytes.Add(data.Length);
         instruments.IngestChunks.Add(1);
         return new WriteResult(WriteOutcome.Committed, _live.Committed);
@@ -216,11 +237,18 @@ internal sealed partial class StreamGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // A session recorded as live has no activation any more (its silo died or lost the lease): it is over.
         if (state.RecordExists)
         {
             foreach (var session in state.State.Sessions.Where(s => s.IsLive))
             {
+                if (session.Id == liveState.State.SessionId)
+                {
+                    // Its silo went away with the session live: pick it up here (failover) once the lease is ours.
+                    _toRestore = session;
+                    StartTick();
+                    continue;
+                }
+
                 session.State = SessionState.Failed;
                 session.EndReason = "interrupted: the silo running it went away";
                 session.EndedAt ??= time.GetUtcNow();
@@ -229,6 +257,54 @@ internal sealed partial class StreamGrain(
         }
 
         return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues the session a dead silo was running: same session, same epoch, committed offset and init segment
+    /// from storage; FFmpeg restarts at the next keyframe. False while the lease still belongs to a holder that is
+    /// not known to be dead (then writes wait: back-pressure, not loss).
+    /// </summary>
+    private async Task<bool> TryRestoreAsync()
+    {
+        if (_toRestore is not { } record)
+        {
+            return _live is not null;
+        }
+
+        var lease = new StreamLease(leases, membership, leaseOptions.Value, time, StreamId, StreamLease.HolderId(localSilo.SiloAddress, record.Id));
+        try
+        {
+            if (!await lease.AcquireAsync(CancellationToken.None))
+            {
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            LogLeaseStoreUnavailable(logger, ex, StreamId);
+            return false;
+        }
+
+        var committed = liveState.State.Committed;
+        var outputs = state.State.Outputs;
+        var spec = new MediaProcessSpec(record.Id, outputs, SessionPipeline.HlsDirectory(DataPath, record.Id));
+        var pipeline = SessionPipeline.Start(
+            spec,
+            record.HasArchive ? SessionPipeline.ArchivePath(DataPath, record.Id) : null,
+            sessionOptions.Value.BufferBytes,
+            runner,
+            supervisor,
+            sessionOptions.Value.MaxFfmpegRestarts,
+            resumeAt: committed);
+        pipeline.Resume(liveState.State.InitSegment, committed);
+        record.BytesIngested = committed;
+        record.LeaseToken = lease.Current!.Token;
+        _live = new LiveSession(record, pipeline, lease) { Committed = committed };
+        _toRestore = null;
+        instruments.SessionsActive.Add(1);
+        await state.WriteStateAsync();
+        LogRestored(logger, record.Id, committed);
+        return true;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -304,15 +380,24 @@ internal sealed partial class StreamGrain(
         _live = new LiveSession(session, pipeline, lease);
         instruments.SessionsActive.Add(1);
 
-        _tick ??= this.RegisterGrainTimer(
-            OnTickAsync,
-            new GrainTimerCreationOptions(sessionOptions.Value.TickInterval, sessionOptions.Value.TickInterval) { KeepAlive = true });
+        StartTick();
         LogSessionStarted(logger, sessionId, StreamId);
         return _live;
     }
 
+    private void StartTick() =>
+        _tick ??= this.RegisterGrainTimer(
+            OnTickAsync,
+            new GrainTimerCreationOptions(sessionOptions.Value.TickInterval, sessionOptions.Value.TickInterval) { KeepAlive = true });
+
     private async Task OnTickAsync(CancellationToken _)
     {
+        if (_toRestore is not null)
+        {
+            await TryRestoreAsync();
+            return;
+        }
+
         if (_live is not null)
         {
             await _live.Pipeline.StartPendingProcessAsync();
@@ -431,6 +516,8 @@ internal sealed partial class StreamGrain(
         instruments.SessionsActive.Add(-1);
 
         await state.WriteStateAsync(cancellationToken);
+        liveState.State = new LiveRecord();
+        await liveState.WriteStateAsync(cancellationToken);
         LogSessionEnded(logger, live.Record.Id, endState, reason, live.Committed);
     }
 

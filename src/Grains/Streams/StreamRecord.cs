@@ -63,3 +63,17 @@ public sealed class SessionRecord
 
     public bool IsLive => State is SessionState.Active or SessionState.Disconnected;
 }
+
+/// <summary>
+/// The live session's failover state, written before every acknowledgement: what another silo needs to pick the
+/// session up where the client's acknowledged bytes end.
+/// </summary>
+[GenerateSerializer, Alias("livestream.LiveRecord")]
+public sealed class LiveRecord
+{
+    [Id(0)] public string? SessionId { get; set; }
+
+    [Id(1)] public long Committed { get; set; }
+
+    [Id(2)] public byte[] InitSegment { get; set; } = [];
+}
