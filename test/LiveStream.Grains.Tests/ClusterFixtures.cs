@@ -15,7 +15,8 @@ public static class TestClusters
         int silos = 1,
         int bufferBytes = 256 * 1024,
         TimeProvider? time = null,
-        IReadOnlyDictionary<string, string>? settings = null)
+        IReadOnlyDictionary<string, string>? settings = null,
+        TimeSpan? responseTimeout = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost((_, host) =>
@@ -63,7 +64,7 @@ public static class TestClusters
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
             });
         });
-        builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
+        builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(30)));
         return builder.Build();
     }
 

@@ -31,7 +31,9 @@ public sealed class LeaseTests : IAsyncLifetime
             ["ConnectionStrings:Redis"] = _redis.ConnectionString,
             ["LiveStream:Lease:Ttl"] = Ttl.ToString(),
             ["LiveStream:Lease:RenewInterval"] = "00:00:00.200",
-        });
+        },
+        // A call in flight to a killed silo fails after this, and is retried, as the gateway does.
+        responseTimeout: TimeSpan.FromSeconds(5));
         await _cluster.DeployAsync();
     }
 
