@@ -22,6 +22,12 @@ public sealed class SessionOptions
     /// <summary>How often FFmpeg may be restarted within one session (crashes, recorder restarts) before the session fails with 4500. Default 5.</summary>
     public int MaxFfmpegRestarts { get; set; } = 5;
 
+    /// <summary>
+    /// How long a commit waits for the failover state (committed offset, init segment) to be stored before it is
+    /// acknowledged anyway; a store that is down does not stop live sessions. Default 1 s.
+    /// </summary>
+    public TimeSpan LiveStateWriteTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -46,4 +46,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Session {SessionId} picked up on this silo after its silo went away, at byte {Offset}")]
     private static partial void LogRestored(ILogger logger, string sessionId, long offset);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Session {SessionId}: its failover state could not be stored; streaming on, retrying")]
+    private static partial void LogLiveStateNotDurable(ILogger logger, Exception exception, string sessionId);
 }

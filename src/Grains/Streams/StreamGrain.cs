@@ -36,6 +36,8 @@ internal sealed partial class StreamGrain(
     private LiveSession? _live;
     private IGrainTimer? _tick;
     private SessionRecord? _toRestore;
+    private Task? _liveWrite;
+    private bool _liveStateDirty;
 
     private string StreamId => this.GetPrimaryKeyString();
 
@@ -171,7 +173,7 @@ internal sealed partial class StreamGrain(
         liveState.State.SessionId = _live.Record.Id;
         liveState.State.Committed = _live.Committed;
         liveState.State.InitSegment = _live.Pipeline.InitSegment;
-        await liveState.WriteStateAsync();
+        await PersistLiveStateAsync();
         instruments.IngestBytes.Add(data.Length);
         instruments.IngestChunks.Add(1);
         return new WriteResult(WriteOutcome.Committed, _live.Committed);
@@ -385,6 +387,36 @@ internal sealed partial class StreamGrain(
         return _live;
     }
 
+    /// <summary>
+    /// Writes the failover state, waiting at most <c>Session:LiveStateWriteTimeout</c>. While the store is down or
+    /// slow (a Redis outage) the session keeps streaming and acknowledging: no other silo could take it over then
+    /// anyway (it could not get the lease); the tick writes the latest state once the store answers again.
+    /// </summary>
+    private async Task PersistLiveStateAsync()
+    {
+        if (_liveWrite is { IsCompleted: false })
+        {
+            _liveStateDirty = true;
+            return;
+        }
+
+        _liveWrite = liveState.WriteStateAsync();
+        try
+        {
+            await _liveWrite.WaitAsync(sessionOptions.Value.LiveStateWriteTimeout);
+            _liveStateDirty = false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            if (!_liveStateDirty)
+            {
+                LogLiveStateNotDurable(logger, ex, liveState.State.SessionId ?? "");
+            }
+
+            _liveStateDirty = true;
+        }
+    }
+
     private void StartTick() =>
         _tick ??= this.RegisterGrainTimer(
             OnTickAsync,
@@ -401,6 +433,10 @@ internal sealed partial class StreamGrain(
         if (_live is not null)
         {
             await _live.Pipeline.StartPendingProcessAsync();
+            if (_liveStateDirty)
+            {
+                await PersistLiveStateAsync();
+            }
         }
 
         if (_live is not null && !await _live.Lease.KeepAsync(CancellationToken.None))
