@@ -69,7 +69,8 @@ public sealed record SessionResponse(
     string? ArchiveUrl,
     VideoStatus? Video,
     AudioStatus? Audio,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    string? Silo)
 {
     public static SessionResponse From(SessionStatus s) => new(
         s.Id,
@@ -89,7 +90,8 @@ public sealed record SessionResponse(
         s.HasArchive ? $"/api/sessions/{s.Id}/archive" : null,
         s.Video,
         s.Audio,
-        s.Warnings ?? []);
+        s.Warnings ?? [],
+        s.Silo);
 }
 
 /// <summary>The session's FFmpeg process.</summary>

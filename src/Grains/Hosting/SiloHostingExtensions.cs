@@ -34,6 +34,7 @@ public static class SiloHostingExtensions
         services.AddLiveStreamHealthChecks();
 
         var cluster = builder.Configuration.GetSection(ClusterHostingOptions.Section).Get<ClusterHostingOptions>() ?? new();
+        var membership = builder.Configuration.GetSection(MembershipOptions.Section).Get<MembershipOptions>() ?? new();
         var redis = builder.Configuration.GetConnectionString("Redis");
         builder.UseOrleans(silo =>
         {
@@ -59,6 +60,13 @@ public static class SiloHostingExtensions
                 silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             }
 
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = membership.ProbeTimeout;
+                o.NumMissedProbesLimit = membership.NumMissedProbesLimit;
+                o.NumVotesForDeathDeclaration = membership.NumVotesForDeathDeclaration;
+                o.TableRefreshTimeout = membership.TableRefreshTimeout;
+            });
             silo.AddActivityPropagation();
         });
         return builder;

@@ -611,7 +611,8 @@ internal sealed partial class StreamGrain(
             record.HasArchive,
             live is null ? null : VideoOf(live.Pipeline),
             live?.Pipeline.Tracks.FirstOrDefault(t => t.Kind == TrackKind.Audio) is { } audio ? new AudioStatus(audio.Codec) : null,
-            live is null ? null : WarningsOf(live.Pipeline));
+            live is null ? null : WarningsOf(live.Pipeline),
+            live is null ? null : localSilo.SiloAddress.ToParsableString());
     }
 
     private static VideoStatus? VideoOf(SessionPipeline pipeline) =>
