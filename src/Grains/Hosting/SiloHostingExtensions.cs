@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Hosting.Kubernetes;
 using StackExchange.Redis;
 
 namespace LiveStream.Hosting;
@@ -17,8 +18,16 @@ namespace LiveStream.Hosting;
 public static class SiloHostingExtensions
 {
     /// <summary>
+    /// The variable Kubernetes sets in every container. With Redis clustering, its presence turns on Orleans'
+    /// Kubernetes hosting. It is read through configuration, which holds the environment, so tests can set it.
+    /// </summary>
+    public const string KubernetesServiceHostKey = "KUBERNETES_SERVICE_HOST";
+
+    /// <summary>
     /// Hosts a LiveStream silo. Without <c>ConnectionStrings:Redis</c> it is the embedded default: localhost
-    /// clustering and in-memory storage. Safe to call twice.
+    /// clustering and in-memory storage. With it, Redis clustering and storage; the silo advertises
+    /// <c>LiveStream:Cluster:AdvertisedAddress</c>, or, in a Kubernetes pod, its <c>POD_IP</c> through Orleans'
+    /// Kubernetes hosting. Safe to call twice.
     /// </summary>
     public static IHostApplicationBuilder AddLiveStreamSilo(this IHostApplicationBuilder builder)
     {
@@ -55,7 +64,19 @@ public static class SiloHostingExtensions
             }
             else
             {
-                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+                if (!string.IsNullOrWhiteSpace(builder.Configuration[KubernetesServiceHostKey]))
+                {
+                    // Membership stays in Redis. Orleans' Kubernetes hosting names the silo after its pod and declares
+                    // a silo dead when its pod is deleted. Its own fallback to POD_IP runs after Orleans has already
+                    // picked an address of the machine, so the pod's address is set here.
+                    silo.UseKubernetesHosting();
+                    silo.ConfigureEndpoints(PodAddress(builder.Configuration, cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyAddress);
+                }
+
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
                 silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             }
@@ -101,4 +122,12 @@ public static class SiloHostingExtensions
             : new MemoryLeaseStore(sp.GetRequiredService<TimeProvider>()));
         return services;
     }
+
+    /// <summary>The pod's <c>POD_IP</c> (from the downward API), else <c>LiveStream:Cluster:AdvertisedAddress</c>.</summary>
+    private static IPAddress PodAddress(IConfiguration configuration, ClusterHostingOptions cluster) =>
+        configuration[KubernetesHostingOptions.PodIPEnvironmentVariable] is { Length: > 0 } podIp
+            ? IPAddress.TryParse(podIp, out var address)
+                ? address
+                : throw new InvalidOperationException($"{KubernetesHostingOptions.PodIPEnvironmentVariable} must be an IP address (set it from the downward API: status.podIP).")
+            : IPAddress.Parse(cluster.AdvertisedAddress);
 }

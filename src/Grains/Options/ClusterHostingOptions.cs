@@ -21,6 +21,19 @@ public sealed class ClusterHostingOptions
     /// <summary>With localhost clustering, the silo port of the primary silo (0: this silo is the primary). Default 0.</summary>
     public int PrimarySiloPort { get; set; }
 
-    /// <summary>Address this silo advertises with Redis clustering. Default <c>127.0.0.1</c>.</summary>
+    /// <summary>
+    /// Address this silo advertises with Redis clustering: other silos and the gateways connect to it. Default
+    /// <c>127.0.0.1</c>. In a container, set it to the container's own address. Under Kubernetes (Redis clustering
+    /// and <c>KUBERNETES_SERVICE_HOST</c> set) the silo advertises its pod's <c>POD_IP</c> instead, and this address
+    /// only when <c>POD_IP</c> is unset.
+    /// </summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// With Redis clustering, listen on <see cref="SiloPort"/> and <see cref="GatewayPort"/> on every address of
+    /// the machine instead of on <see cref="AdvertisedAddress"/> only; the silo still advertises
+    /// <see cref="AdvertisedAddress"/>. Default <c>false</c>. Set it in containers (the silo image does). Under
+    /// Kubernetes the silo always listens on every address.
+    /// </summary>
+    public bool ListenOnAnyAddress { get; set; }
 }
