@@ -137,32 +137,9 @@ public sealed class RedisOutageEndToEndTests : IAsyncLifetime
         Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
     }
 
-    private async Task<CreatedStream> CreateAsync()
-    {
-        using var response = await _api.PostAsJsonAsync("/api/streams", new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
-        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        return new CreatedStream(json.GetProperty("id").GetString()!, json.GetProperty("streamKey").GetString()!, new Uri(json.GetProperty("ingestUrl").GetString()!));
-    }
+    private Task<CreatedStream> CreateAsync() => ClusterApi.CreateStreamAsync(_api);
 
-    private async Task<JsonElement> SessionAsync(string id) =>
-        JsonDocument.Parse(await _api.GetStringAsync($"/api/sessions/{id}")).RootElement;
+    private Task<JsonElement> SessionAsync(string id) => ClusterApi.SessionAsync(_api, id);
 
-    private static async Task WaitReadyAsync(Uri ready)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        await Eventually.HoldsAsync(
-            () =>
-            {
-                try
-                {
-                    return http.GetAsync(ready).GetAwaiter().GetResult().IsSuccessStatusCode;
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(90),
-            ready.ToString());
-    }
+    private static Task WaitReadyAsync(Uri ready) => ClusterApi.WaitReadyAsync(ready);
 }
