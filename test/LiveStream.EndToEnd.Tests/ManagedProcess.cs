@@ -68,6 +68,13 @@ public sealed class ManagedProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // LIVESTREAM_TEST_LOGS=folder keeps every process's output there, for a failing run.
+        if (Environment.GetEnvironmentVariable("LIVESTREAM_TEST_LOGS") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            await File.WriteAllLinesAsync(Path.Combine(folder, $"{Name}-{_process.Id}.log"), _lines);
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -164,6 +164,47 @@ public sealed class LeaseTests : IAsyncLifetime
         GC.KeepAlive(first);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task When_its_silo_shuts_down_the_live_session_moves_to_the_survivor_at_once_and_the_same_connection_goes_on()
+    {
+        var victim = _cluster.Silos[1];
+        var survivor = _cluster.Silos[0].SiloAddress;
+        var capture = MediaCapture.Load("audio-only-opus");
+        var chunks = capture.Chunks().ToList();
+        var (grain, _, session, lease) = await LiveStreamOnAsync(victim.SiloAddress);
+        var committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, chunks.Take(8));
+        var first = Assert.Single(_runner.For(session.SessionId!));
+
+        await _cluster.StopSiloAsync(victim);
+
+        // Killed, not finalised: the playlist goes on under the new owner.
+        Assert.True(first.Killed);
+        Assert.False(first.StopRequested);
+
+        // Picked up on the survivor before anyone calls the grain: the stopping silo woke it there, and the new
+        // activation took the lease (read from Redis, so no grain call activates it here).
+        var key = RedisLeaseStore.Key(grain.GetPrimaryKeyString());
+        var taken = await Eventually.ReturnsAsync(
+            async () => Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(key)),
+            l => l is not null && l.Holder.StartsWith(survivor.ToParsableString() + "/", StringComparison.Ordinal),
+            Timeout,
+            "the survivor to take the lease");
+        Assert.True(taken!.Token > lease.Token);
+        var moved = (await grain.GetSessionAsync(session.SessionId!))!;
+        Assert.Equal((SessionState.Disconnected, committed, session.Epoch), (moved.State, moved.BytesIngested, moved.ConnectionEpoch));
+        Assert.Equal(survivor.ToParsableString(), moved.Silo);
+
+        // The same publisher connection (same epoch) goes on where its acknowledged bytes end.
+        committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, committed, chunks.Skip(8));
+
+        var status = (await grain.GetSessionAsync(session.SessionId!))!;
+        Assert.Equal((SessionState.Active, capture.Bytes.Length, session.Epoch), (status.State, status.BytesIngested, status.ConnectionEpoch));
+        Assert.Equal(capture.Bytes.Length, committed);
+        var archive = await File.ReadAllBytesAsync(SessionPipeline.ArchivePath(_dataPath, session.SessionId!));
+        Assert.Equal(capture.Bytes, archive);
+        Assert.Equal(2, _runner.For(session.SessionId!).Count);
+    }
+
     /// <summary>Creates streams until one goes live on <paramref name="silo"/> (placement is the cluster's choice).</summary>
     private async Task<(IStreamGrain Grain, byte[] Hash, ConnectResult Session, Lease Lease)> LiveStreamOnAsync(SiloAddress silo)
     {

@@ -39,6 +39,13 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("sessions"), AlwaysInterleave]
     Task<IReadOnlyList<SessionStatus>> ListSessionsAsync();
 
+    /// <summary>
+    /// Activates the grain. A silo that shuts down hands its live sessions off and sends this to each of their
+    /// grains, so another silo picks them up at once rather than at the publisher's next chunk.
+    /// </summary>
+    [Alias("wake"), OneWay]
+    Task WakeAsync();
+
     /// <summary>Up to <paramref name="maxBytes"/> of a session's archive from <paramref name="offset"/>.</summary>
     [Alias("archive"), AlwaysInterleave]
     Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes);

@@ -44,9 +44,15 @@ internal sealed partial class StreamGrain
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Stream {StreamId}: the lease store is unavailable; not starting FFmpeg")]
     private static partial void LogLeaseStoreUnavailable(ILogger logger, Exception exception, string streamId);
 
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Session {SessionId} picked up on this silo after its silo went away, at byte {Offset}")]
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Session {SessionId} picked up on this silo after its silo went away or handed it off, at byte {Offset}")]
     private static partial void LogRestored(ILogger logger, string sessionId, long offset);
 
     [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Session {SessionId}: its failover state could not be stored; streaming on, retrying")]
     private static partial void LogLiveStateNotDurable(ILogger logger, Exception exception, string sessionId);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Information, Message = "Session {SessionId} handed off while its grain deactivates ({Reason}) at byte {Offset}; another silo picks it up")]
+    private static partial void LogHandingOff(ILogger logger, string sessionId, string reason, long offset);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Session {SessionId}: a duplicate activation owns the stream; leaving it without writing state")]
+    private static partial void LogLeavingToDuplicate(ILogger logger, string sessionId);
 }

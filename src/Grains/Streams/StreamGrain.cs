@@ -27,6 +27,7 @@ internal sealed partial class StreamGrain(
     ILeaseStore leases,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     LiveStreamInstruments instruments,
     TimeProvider time,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain
@@ -131,6 +132,13 @@ internal sealed partial class StreamGrain(
         if (_live is null || write.Epoch != _live.Record.ConnectionEpoch)
         {
             return Closed(write.Epoch);
+        }
+
+        if (_live.Record.State == SessionState.Disconnected)
+        {
+            // The current epoch's publisher is writing: its connection outlived a failover or a hand-off.
+            _live.Record.State = SessionState.Active;
+            _live.Record.DisconnectedAt = null;
         }
 
         var committed = _live.Committed;
@@ -239,41 +247,54 @@ internal sealed partial class StreamGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.RecordExists)
+        _toRestore = FindSessionToRestore();
+        if (_toRestore is not null)
         {
-            foreach (var session in state.State.Sessions.Where(s => s.IsLive))
-            {
-                if (session.Id == liveState.State.SessionId)
-                {
-                    // Its silo went away with the session live: pick it up here (failover) once the lease is ours.
-                    _toRestore = session;
-                    StartTick();
-                    continue;
-                }
-
-                session.State = SessionState.Failed;
-                session.EndReason = "interrupted: the silo running it went away";
-                session.EndedAt ??= time.GetUtcNow();
-                session.FfmpegPid = null;
-            }
+            // Its silo went away or handed it off with the session live: pick it up here once the lease is ours.
+            StartTick();
         }
 
         return base.OnActivateAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Continues the session a dead silo was running: same session, same epoch, committed offset and init segment
-    /// from storage; FFmpeg restarts at the next keyframe. False while the lease still belongs to a holder that is
-    /// not known to be dead (then writes wait: back-pressure, not loss).
+    /// The live session whose failover state is stored, or null. Any other session stored as live was cut short
+    /// when its silo went away before it could be handed on; it is marked failed (in memory, written with the next
+    /// change).
+    /// </summary>
+    private SessionRecord? FindSessionToRestore()
+    {
+        SessionRecord? found = null;
+        foreach (var session in state.RecordExists ? state.State.Sessions.Where(s => s.IsLive) : [])
+        {
+            if (session.Id == liveState.State.SessionId)
+            {
+                found = session;
+                continue;
+            }
+
+            session.State = SessionState.Failed;
+            session.EndReason = "interrupted: the silo running it went away";
+            session.EndedAt ??= time.GetUtcNow();
+            session.FfmpegPid = null;
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Continues the session another silo ran: same session, same epoch, committed offset and init segment from
+    /// storage; FFmpeg restarts at the next keyframe. False while the lease still belongs to a holder that is not
+    /// known to be dead, or the store cannot be read (then writes wait: back-pressure, not loss).
     /// </summary>
     private async Task<bool> TryRestoreAsync()
     {
-        if (_toRestore is not { } record)
+        if (_toRestore is null)
         {
             return _live is not null;
         }
 
-        var lease = new StreamLease(leases, membership, leaseOptions.Value, time, StreamId, StreamLease.HolderId(localSilo.SiloAddress, record.Id));
+        var lease = new StreamLease(leases, membership, leaseOptions.Value, time, StreamId, StreamLease.HolderId(localSilo.SiloAddress, _toRestore.Id));
         try
         {
             if (!await lease.AcquireAsync(CancellationToken.None))
@@ -284,6 +305,28 @@ internal sealed partial class StreamGrain(
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
             LogLeaseStoreUnavailable(logger, ex, StreamId);
+            return false;
+        }
+
+        try
+        {
+            // A silo handing the session off writes its last state before it lets the lease go: read it now, not as
+            // it was when this activation started (which may have been while the other was still stopping).
+            await state.ReadStateAsync();
+            await liveState.ReadStateAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogLiveStateNotDurable(logger, ex, _toRestore.Id);
+            await lease.ReleaseAsync(CancellationToken.None);
+            return false;
+        }
+
+        if (FindSessionToRestore() is not { } record)
+        {
+            // Ended meanwhile: nothing to pick up.
+            _toRestore = null;
+            await lease.ReleaseAsync(CancellationToken.None);
             return false;
         }
 
@@ -301,6 +344,14 @@ internal sealed partial class StreamGrain(
         pipeline.Resume(liveState.State.InitSegment, committed);
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
+        if (record.State == SessionState.Active)
+        {
+            // Its publisher may be gone with the old silo's gateway connection: the reconnect window runs from
+            // now, and the publisher's next chunk on the current epoch shows it is still there.
+            record.State = SessionState.Disconnected;
+            record.DisconnectedAt = time.GetUtcNow();
+        }
+
         _live = new LiveSession(record, pipeline, lease) { Committed = committed };
         _toRestore = null;
         instruments.SessionsActive.Add(1);
@@ -309,13 +360,93 @@ internal sealed partial class StreamGrain(
         return true;
     }
 
+    public async Task WakeAsync()
+    {
+        if (_toRestore is not null)
+        {
+            await TryRestoreAsync();
+        }
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_live is not null)
+        if (_live is null)
         {
-            LogDeactivatingLive(logger, _live.Record.Id, reason.Description);
-            await EndSessionAsync(SessionState.Ended, "grain deactivated", CloseCodes.GatewayRestarting, cancellationToken);
+            return;
         }
+
+        switch (reason.ReasonCode)
+        {
+            case DeactivationReasonCode.DuplicateActivation:
+                // Another activation of this grain owns the stream: it read the same stored state and picks the
+                // session up. This one kills its FFmpeg and writes nothing.
+                LogLeavingToDuplicate(logger, _live.Record.Id);
+                await LeaveSessionAsync(persist: false, cancellationToken);
+                break;
+            case DeactivationReasonCode.ShuttingDown when ThisSiloIsStopping() && !AnotherSiloIsActive():
+                // Nowhere to go (the embedded single silo stopping): end the session and finalise its outputs.
+                // ShuttingDown also deactivates grains whose directory entry lived on another silo that is stopping;
+                // those hand off (to this silo).
+                LogDeactivatingLive(logger, _live.Record.Id, reason.Description);
+                await EndSessionAsync(SessionState.Ended, "grain deactivated", CloseCodes.GatewayRestarting, cancellationToken);
+                break;
+            default:
+                // A rolling deploy, or any other deactivation (sessions end only when asked to, or when their window
+                // or FFmpeg budget runs out): the session moves on, to another silo when this one is stopping, with
+                // its committed bytes, its epoch and its publisher's connection (whose next chunk reaches it).
+                LogHandingOff(logger, _live.Record.Id, reason.Description, _live.Committed);
+                await LeaveSessionAsync(persist: true, cancellationToken);
+                this.AsReference<IStreamGrain>().WakeAsync().Ignore();
+                break;
+        }
+    }
+
+    /// <summary>True when this silo's host is stopping, or membership no longer shows it active.</summary>
+    private bool ThisSiloIsStopping() =>
+        lifetime.ApplicationStopping.IsCancellationRequested
+        || membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress) is not SiloStatus.Active;
+
+    /// <summary>True when membership knows an active silo other than this one.</summary>
+    private bool AnotherSiloIsActive() =>
+        membership.CurrentSnapshot.Members.Values.Any(m => m.Status == SiloStatus.Active && !m.SiloAddress.Equals(localSilo.SiloAddress));
+
+    /// <summary>
+    /// Gives the live session up to another activation without ending it: FFmpeg is killed, not finalised (the
+    /// playlist goes on under the next owner, after a discontinuity), the failover state is written when
+    /// <paramref name="persist"/> (each write bounded), and the lease is released so the next owner need not wait.
+    /// </summary>
+    private async Task LeaveSessionAsync(bool persist, CancellationToken cancellationToken)
+    {
+        var live = _live!;
+        _live = null;
+        _tick?.Dispose();
+        _tick = null;
+        await live.Pipeline.DisposeAsync();
+        instruments.SessionsActive.Add(-1);
+        if (persist)
+        {
+            live.Record.FfmpegPid = null;
+            live.Record.FfmpegRestarts = live.Pipeline.Restarts;
+            try
+            {
+                if (_liveWrite is { IsCompleted: false } inFlight)
+                {
+                    await inFlight.WaitAsync(sessionOptions.Value.LiveStateWriteTimeout, cancellationToken);
+                }
+
+                liveState.State.Committed = live.Committed;
+                liveState.State.InitSegment = live.Pipeline.InitSegment;
+                await liveState.WriteStateAsync(cancellationToken).WaitAsync(sessionOptions.Value.LiveStateWriteTimeout, cancellationToken);
+                await state.WriteStateAsync(cancellationToken).WaitAsync(sessionOptions.Value.LiveStateWriteTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // What was acknowledged is stored already (every ack follows a write); only counters may be stale.
+                LogLiveStateNotDurable(logger, ex, live.Record.Id);
+            }
+        }
+
+        await live.Lease.ReleaseAsync(cancellationToken);
     }
 
     private async Task<LiveSession?> StartSessionAsync(StreamRecord record)
