@@ -5,4 +5,5 @@ builder.AddLiveStreamSilo();
 
 var app = builder.Build();
 app.MapLiveStreamHealth();
+app.MapLiveStreamMetrics();
 app.Run();

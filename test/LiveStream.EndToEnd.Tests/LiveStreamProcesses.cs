@@ -31,6 +31,9 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
 
     public ManagedProcess Silo { get; private set; } = null!;
 
+    /// <summary>The silo's own HTTP address (health, metrics).</summary>
+    public Uri SiloUrl { get; private set; } = null!;
+
     public ManagedProcess Gateway { get; private set; } = null!;
 
     /// <summary>A second stateless gateway in front of the same silo.</summary>
@@ -66,8 +69,9 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             "--Logging:LogLevel:Polly=Information",
         ];
 
+        SiloUrl = new Uri($"http://127.0.0.1:{siloHttp}");
         Silo = Start("silo", RepoPaths.ProgramDll("Silo"), [.. _shared, "--urls", $"http://127.0.0.1:{siloHttp}"]);
-        await WaitReadyAsync(Silo, new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
+        await WaitReadyAsync(Silo, new Uri(SiloUrl, "/health/ready"));
 
         GatewayUrl = new Uri($"http://127.0.0.1:{gatewayHttp}");
         Gateway = await StartGatewayAsync("gateway", GatewayUrl, _shared);

@@ -72,6 +72,7 @@ public static class GatewayHostingExtensions
         }
 
         app.MapLiveStreamHealth();
+        app.MapLiveStreamMetrics();
         app.MapStreamIngest();
         app.MapStreamsApi();
         return app;

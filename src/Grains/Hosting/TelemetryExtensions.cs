@@ -1,4 +1,6 @@
 using LiveStream.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -8,9 +10,15 @@ using OpenTelemetry.Trace;
 
 namespace LiveStream.Hosting;
 
-/// <summary>OpenTelemetry for every process: the LiveStream meter and activity source beside Orleans' own.</summary>
+/// <summary>
+/// OpenTelemetry for every process: the LiveStream meter and activity source beside Orleans' own, a Prometheus
+/// scrape endpoint at <c>/metrics</c>, and OTLP export when configured.
+/// </summary>
 public static class TelemetryExtensions
 {
+    /// <summary>Path of the Prometheus scrape endpoint on every process.</summary>
+    public const string MetricsPath = "/metrics";
+
     /// <summary>Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Safe to call twice.</summary>
     public static IHostApplicationBuilder AddLiveStreamTelemetry(this IHostApplicationBuilder builder)
     {
@@ -22,7 +30,7 @@ public static class TelemetryExtensions
         builder.Services.AddSingleton<TelemetryMarker>();
         builder.Services.TryAddSingleton<LiveStreamInstruments>();
         var otel = builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics.AddMeter(LiveStreamInstruments.Name, "Microsoft.Orleans"))
+            .WithMetrics(metrics => metrics.AddMeter(LiveStreamInstruments.Name, "Microsoft.Orleans").AddPrometheusExporter())
             .WithTracing(tracing => tracing
                 .AddSource(LiveStreamInstruments.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddProcessor(new SecretRedactingProcessor()));
@@ -32,6 +40,18 @@ public static class TelemetryExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>Maps the Prometheus scrape endpoint, <c>/metrics</c>. Safe to call twice.</summary>
+    public static IEndpointRouteBuilder MapLiveStreamMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>().Any(e => e.RoutePattern.RawText == MetricsPath))
+        {
+            return endpoints;
+        }
+
+        endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        return endpoints;
     }
 
     /// <summary>Marks that telemetry was added, so a second call does nothing.</summary>
