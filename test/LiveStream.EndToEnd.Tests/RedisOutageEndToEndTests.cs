@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveStream.Testing;
@@ -15,48 +13,17 @@ namespace LiveStream.EndToEnd.Tests;
 public sealed class RedisOutageEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly string _dataPath = Directory.CreateTempSubdirectory("livestream-redis-").FullName;
-    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-    private readonly List<ManagedProcess> _processes = [];
-    private RedisServer _redis = null!;
+    private RedisCluster _cluster = null!;
     private HttpClient _api = null!;
+    private RedisServer _redis = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(Path.Combine(_dataPath, "redis"));
-        _redis = await RedisServer.StartAsync(Path.Combine(_dataPath, "redis"));
-        var siloHttp = FreePort.Next();
-        var gatewayPort = FreePort.Next();
-        string[] shared =
-        [
-            $"--ConnectionStrings:Redis={_redis.ConnectionString}",
-            $"--LiveStream:DataPath={_dataPath}",
-            $"--LiveStream:Cluster:ClusterId=redis-{Guid.NewGuid():N}",
-            $"--LiveStream:Cluster:SiloPort={FreePort.Next()}",
-            $"--LiveStream:Cluster:GatewayPort={gatewayPort}",
-            "--LiveStream:Ffmpeg:Preset=ultrafast",
-        ];
-        _processes.Add(ManagedProcess.Start("silo", "dotnet", [RepoPaths.ProgramDll("Silo"), .. shared, "--urls", $"http://127.0.0.1:{siloHttp}"]));
-        await WaitReadyAsync(new Uri($"http://127.0.0.1:{siloHttp}/health/ready"));
-        var gateway = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        _processes.Add(ManagedProcess.Start("gateway", "dotnet",
-            [RepoPaths.ProgramDll("Gateway"), .. shared, "--urls", gateway.ToString().TrimEnd('/'), "--LiveStream:Gateway:HostSilo=false", $"--LiveStream:AdminToken={_token}"]));
-        await WaitReadyAsync(new Uri(gateway, "/health/ready"));
-        _api = new HttpClient { BaseAddress = gateway };
-        _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        _cluster = await RedisCluster.StartAsync("redis", silos: 1, gateways: 1);
+        (_api, _redis) = (_cluster.Api, _cluster.Redis);
     }
 
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            await process.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-        Directory.Delete(_dataPath, recursive: true);
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact(Timeout = 180_000)]
     public async Task A_10_second_redis_outage_leaves_live_sessions_streaming_refuses_new_ones_with_4503_and_recovers()
@@ -140,6 +107,4 @@ public sealed class RedisOutageEndToEndTests : IAsyncLifetime
     private Task<CreatedStream> CreateAsync() => ClusterApi.CreateStreamAsync(_api);
 
     private Task<JsonElement> SessionAsync(string id) => ClusterApi.SessionAsync(_api, id);
-
-    private static Task WaitReadyAsync(Uri ready) => ClusterApi.WaitReadyAsync(ready);
 }

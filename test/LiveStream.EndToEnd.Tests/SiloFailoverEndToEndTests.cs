@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LiveStream.Testing;
@@ -14,68 +13,27 @@ namespace LiveStream.EndToEnd.Tests;
 public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-    private readonly string _dataPath = Directory.CreateTempSubdirectory("livestream-failover-").FullName;
-    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-    private readonly List<ManagedProcess> _processes = [];
-    private readonly Dictionary<string, ManagedProcess> _silos = [];
-    private readonly List<Uri> _gateways = [];
     private readonly MediaCapture _capture = MediaCapture.Load("audio-only-opus");
-    private RedisServer _redis = null!;
+    private RedisCluster _cluster = null!;
     private HttpClient _api = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(Path.Combine(_dataPath, "redis"));
-        _redis = await RedisServer.StartAsync(Path.Combine(_dataPath, "redis"));
-        string[] shared =
-        [
-            $"--ConnectionStrings:Redis={_redis.ConnectionString}",
-            $"--LiveStream:DataPath={_dataPath}",
-            $"--LiveStream:Cluster:ClusterId=failover-{Guid.NewGuid():N}",
-            "--LiveStream:Ffmpeg:Preset=ultrafast",
+        _cluster = await RedisCluster.StartAsync(
+            "failover",
+            silos: 2,
+            gateways: 2,
             // Death detection tuned for a test: about 2 s.
             "--LiveStream:Membership:ProbeTimeout=00:00:01",
             "--LiveStream:Membership:NumMissedProbesLimit=2",
             "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
             "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
             "--LiveStream:Ingest:GrainCallTimeout=00:00:05",
-            "--LiveStream:Ingest:GrainCallRetries=6",
-        ];
-        for (var i = 0; i < 2; i++)
-        {
-            var siloPort = FreePort.Next();
-            var http = FreePort.Next();
-            var silo = ManagedProcess.Start($"silo{i}", "dotnet",
-                [RepoPaths.ProgramDll("Silo"), .. shared, "--urls", $"http://127.0.0.1:{http}", $"--LiveStream:Cluster:SiloPort={siloPort}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}"]);
-            _processes.Add(silo);
-            _silos[$"127.0.0.1:{siloPort}"] = silo;
-            await ClusterApi.WaitReadyAsync(new Uri($"http://127.0.0.1:{http}/health/ready"));
-        }
-
-        for (var i = 0; i < 2; i++)
-        {
-            var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-            _processes.Add(ManagedProcess.Start($"gateway{i}", "dotnet",
-                [RepoPaths.ProgramDll("Gateway"), .. shared, "--urls", url.ToString().TrimEnd('/'), "--LiveStream:Gateway:HostSilo=false", $"--LiveStream:AdminToken={_token}"]));
-            await ClusterApi.WaitReadyAsync(new Uri(url, "/health/ready"));
-            _gateways.Add(url);
-        }
-
-        _api = new HttpClient { BaseAddress = _gateways[0], Timeout = TimeSpan.FromSeconds(60) };
-        _api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            "--LiveStream:Ingest:GrainCallRetries=6");
+        _api = _cluster.Api;
     }
 
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            await process.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-        Directory.Delete(_dataPath, recursive: true);
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact(Timeout = 300_000)]
     public Task Killing_the_silo_that_hosts_live_sessions_moves_them_to_the_survivor_with_every_byte() =>
@@ -93,10 +51,10 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
         for (var i = 0; i < 4; i++)
         {
             var stream = await ClusterApi.CreateStreamAsync(_api);
-            var publisher = await V1Publisher.ConnectAsync(stream.IngestUrlOn(_gateways[i % 2]));
+            var publisher = await V1Publisher.ConnectAsync(stream.IngestUrlOn(_cluster.Gateways[i % 2]));
             await publisher.SendRangeAsync(_capture.Bytes, 0, half, 4096);
             await publisher.WaitForAckAsync(half, Wait);
-            publishers.Add(new Live(stream, _capture.Bytes, publisher, publisher.SessionId, _gateways[(i + 1) % 2]));
+            publishers.Add(new Live(stream, _capture.Bytes, publisher, publisher.SessionId, _cluster.Gateways[(i + 1) % 2]));
         }
 
         var before = new Dictionary<string, JsonElement>();
@@ -115,10 +73,10 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
         var siloKey = victim.Key[..victim.Key.IndexOf('@', StringComparison.Ordinal)];
         var segmentsAtFault = moved.ToDictionary(id => id, id => SegmentCount(id));
 
-        _silos[siloKey].Signal(signal);
+        _cluster.Silos[siloKey].Signal(signal);
         if (signal == "TERM")
         {
-            await _silos[siloKey].WaitForExitAsync(Wait);
+            await _cluster.Silos[siloKey].WaitForExitAsync(Wait);
         }
 
         // Every publisher goes on; one whose socket the gateway gave up on reconnects and resends from resumeFrom.
@@ -208,7 +166,7 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
         throw new InvalidOperationException($"stream {live.Stream.Id} could not be sent to byte {to}");
     }
 
-    private string PlaylistPath(string sessionId) => Path.Combine(_dataPath, "hls", sessionId, "index.m3u8");
+    private string PlaylistPath(string sessionId) => Path.Combine(_cluster.DataPath, "hls", sessionId, "index.m3u8");
 
     private int SegmentCount(string sessionId) =>
         File.Exists(PlaylistPath(sessionId)) ? File.ReadLines(PlaylistPath(sessionId)).Count(l => l.StartsWith("#EXTINF", StringComparison.Ordinal)) : 0;
