@@ -19,6 +19,32 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("get"), AlwaysInterleave]
     Task<StreamInfo?> GetAsync();
 
+    /// <summary>Changes the stream; null when it does not exist.</summary>
+    [Alias("update")]
+    Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command);
+
+    /// <summary>
+    /// Replaces the key by the one hashing to <paramref name="newKeyHash"/>. The old key can no longer start a
+    /// session; only the publisher of the session live now may still use it to reconnect, until that session ends.
+    /// False when the stream does not exist.
+    /// </summary>
+    [Alias("rotate-key")]
+    Task<bool> RotateKeyAsync(byte[] newKeyHash);
+
+    /// <summary>
+    /// Revokes the stream: a live session ends and its publisher is closed with 4410, the keys stop working and the
+    /// stream's state is removed (its files stay). False when it does not exist.
+    /// </summary>
+    [Alias("delete")]
+    Task<bool> DeleteAsync();
+
+    /// <summary>
+    /// Ends the session if it is live (the operator's stop: its publisher is closed with 4410). Returns the session,
+    /// or null when the stream has no such session.
+    /// </summary>
+    [Alias("stop-session")]
+    Task<SessionStatus?> StopSessionAsync(string sessionId);
+
     /// <summary>Admits a publisher: starts a session or joins the live one, with the next connection epoch.</summary>
     [Alias("connect")]
     Task<ConnectResult> ConnectAsync(ConnectRequest request);

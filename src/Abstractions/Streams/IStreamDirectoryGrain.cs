@@ -14,6 +14,18 @@ public interface IStreamDirectoryGrain : IGrainWithStringKey
     [Alias("register")]
     Task RegisterAsync(string streamId, byte[] keyHash);
 
+    /// <summary>Adds another key hash for an existing stream (a rotated key).</summary>
+    [Alias("add-key")]
+    Task AddKeyAsync(string streamId, byte[] keyHash);
+
+    /// <summary>Removes a key hash of <paramref name="streamId"/>; a hash of another stream is left alone.</summary>
+    [Alias("remove-key")]
+    Task RemoveKeyAsync(string streamId, byte[] keyHash);
+
+    /// <summary>Removes a stream and every key hash that leads to it.</summary>
+    [Alias("remove")]
+    Task RemoveAsync(string streamId);
+
     /// <summary>The stream whose key hashes to <paramref name="keyHash"/>, or null.</summary>
     [Alias("resolve")]
     Task<string?> ResolveAsync(byte[] keyHash);

@@ -28,6 +28,9 @@ public sealed record StreamCreatedResponse(
     string DuplicatePolicy,
     DateTimeOffset CreatedAt);
 
+/// <summary>Answer of <c>POST /api/streams/{id}/rotate-key</c>: the new key, shown this once.</summary>
+public sealed record KeyRotatedResponse(string Id, string StreamKey, string IngestUrl);
+
 /// <summary>A stream, without its key.</summary>
 public sealed record StreamResponse(
     string Id,

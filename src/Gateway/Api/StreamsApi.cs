@@ -17,59 +17,100 @@ public static class StreamsApi
         api.MapPost("/streams", CreateAsync);
         api.MapGet("/streams", ListAsync);
         api.MapGet("/streams/{id}", GetAsync);
+        api.MapPatch("/streams/{id}", UpdateAsync);
+        api.MapDelete("/streams/{id}", DeleteAsync);
+        api.MapPost("/streams/{id}/rotate-key", RotateKeyAsync);
         api.MapGet("/streams/{id}/sessions", ListSessionsAsync);
         api.MapGet("/sessions/{sessionId}", GetSessionAsync);
+        api.MapPost("/sessions/{sessionId}/stop", StopSessionAsync);
         api.MapGet("/sessions/{sessionId}/archive", GetArchiveAsync);
         return endpoints;
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, IGrainFactory grains, [FromBody] CreateStreamRequest? body)
     {
-        var (outputs, errors) = OutputValidation.Parse(body?.Outputs);
-        var errorList = errors.ToList();
-        var name = body?.Name?.Trim();
-        if (name is { Length: > 200 })
+        var definition = StreamDefinition.Parse(body, update: false);
+        if (definition.Errors.Count > 0)
         {
-            errorList.Add("name must be at most 200 characters.");
-        }
-
-        var window = body?.ReconnectWindowSeconds ?? StreamSettings.DefaultReconnectWindowSeconds;
-        if (window is < 0 or > StreamSettings.MaxReconnectWindowSeconds)
-        {
-            errorList.Add($"reconnectWindowSeconds must be between 0 and {StreamSettings.MaxReconnectWindowSeconds}.");
-        }
-
-        var policy = DuplicatePolicy.Takeover;
-        if (body?.DuplicatePolicy is { } policyText && (!Enum.TryParse(policyText, ignoreCase: true, out policy) || !Enum.IsDefined(policy) || char.IsAsciiDigit(policyText.TrimStart().FirstOrDefault())))
-        {
-            errorList.Add("duplicatePolicy must be takeover or reject.");
-        }
-
-        if (errorList.Count > 0)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [.. errorList] });
+            return Invalid(definition.Errors);
         }
 
         var id = SessionIds.NewStreamId();
         var key = StreamKeys.NewKey();
         var hash = StreamKeys.Hash(key);
-        var command = new CreateStreamCommand(string.IsNullOrEmpty(name) ? id : name, hash, outputs, new StreamSettings(window, policy));
+        var settings = new StreamSettings(definition.ReconnectWindowSeconds!.Value, definition.DuplicatePolicy!.Value);
+        var command = new CreateStreamCommand(string.IsNullOrEmpty(definition.Name) ? id : definition.Name, hash, definition.Outputs!, settings);
         var info = await grains.GetGrain<IStreamGrain>(id).CreateAsync(command);
         await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
 
-        var request = http.Request;
-        var scheme = request.IsHttps ? "wss" : "ws";
         var response = new StreamCreatedResponse(
             info.Id,
             info.Name,
             key,
-            $"{scheme}://{request.Host}{request.PathBase}/stream/live/{key}",
+            IngestUrl(http.Request, key),
             ApiMapping.Outputs(info.Outputs, redact: false),
             ApiMapping.Name(info.State),
             info.Settings.ReconnectWindowSeconds,
             ApiMapping.Name(info.Settings.DuplicatePolicy),
             info.CreatedAt);
         return Results.Created($"/api/streams/{info.Id}", response);
+    }
+
+    private static async Task<IResult> UpdateAsync(string id, IGrainFactory grains, [FromBody] CreateStreamRequest? body)
+    {
+        var definition = StreamDefinition.Parse(body, update: true);
+        if (definition.Errors.Count > 0)
+        {
+            return Invalid(definition.Errors);
+        }
+
+        var info = SessionIds.IsStreamId(id)
+            ? await grains.GetGrain<IStreamGrain>(id).UpdateAsync(new UpdateStreamCommand(
+                definition.Name is { Length: > 0 } name ? name : null,
+                definition.Outputs,
+                definition.ReconnectWindowSeconds,
+                definition.DuplicatePolicy))
+            : null;
+        return info is null ? NotFound("stream") : Results.Ok(StreamResponse.From(info));
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, IGrainFactory grains) =>
+        SessionIds.IsStreamId(id) && await grains.GetGrain<IStreamGrain>(id).DeleteAsync()
+            ? Results.NoContent()
+            : NotFound("stream");
+
+    private static async Task<IResult> RotateKeyAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        var key = StreamKeys.NewKey();
+        if (!SessionIds.IsStreamId(id) || !await grains.GetGrain<IStreamGrain>(id).RotateKeyAsync(StreamKeys.Hash(key)))
+        {
+            return NotFound("stream");
+        }
+
+        return Results.Ok(new KeyRotatedResponse(id, key, IngestUrl(http.Request, key)));
+    }
+
+    private static async Task<IResult> StopSessionAsync(string sessionId, IGrainFactory grains)
+    {
+        if (SessionIds.StreamIdOf(sessionId) is not { } streamId)
+        {
+            return NotFound("session");
+        }
+
+        var grain = grains.GetGrain<IStreamGrain>(streamId);
+        var before = await grain.GetSessionAsync(sessionId);
+        if (before is null)
+        {
+            return NotFound("session");
+        }
+
+        if (before.State is not (SessionState.Active or SessionState.Disconnected))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The session is not live", detail: $"It is {ApiMapping.Name(before.State)}.");
+        }
+
+        var after = await grain.StopSessionAsync(sessionId);
+        return after is null ? NotFound("session") : Results.Ok(SessionResponse.From(after));
     }
 
     private static async Task<IResult> ListAsync(IGrainFactory grains)
@@ -138,6 +179,12 @@ public static class StreamsApi
             read = await grain.ReadArchiveAsync(sessionId, offset, ArchiveReadBytes);
         }
     }
+
+    private static string IngestUrl(HttpRequest request, string key) =>
+        $"{(request.IsHttps ? "wss" : "ws")}://{request.Host}{request.PathBase}/stream/live/{key}";
+
+    private static IResult Invalid(IReadOnlyList<string> errors) =>
+        Results.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [.. errors] });
 
     private static IResult NotFound(string what) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No such {what}");

@@ -29,6 +29,37 @@ internal sealed class StreamDirectoryGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task AddKeyAsync(string streamId, byte[] keyHash)
+    {
+        if (!state.State.StreamsByKeyHash.TryAdd(Convert.ToHexString(keyHash), streamId))
+        {
+            throw new InvalidOperationException("A stream with this key already exists.");
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public async Task RemoveKeyAsync(string streamId, byte[] keyHash)
+    {
+        var hex = Convert.ToHexString(keyHash);
+        if (state.State.StreamsByKeyHash.TryGetValue(hex, out var owner) && owner == streamId)
+        {
+            state.State.StreamsByKeyHash.Remove(hex);
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task RemoveAsync(string streamId)
+    {
+        foreach (var hex in state.State.StreamsByKeyHash.Where(e => e.Value == streamId).Select(e => e.Key).ToList())
+        {
+            state.State.StreamsByKeyHash.Remove(hex);
+        }
+
+        state.State.StreamIds.Remove(streamId);
+        await state.WriteStateAsync();
+    }
+
     public Task<string?> ResolveAsync(byte[] keyHash) =>
         Task.FromResult(state.State.StreamsByKeyHash.GetValueOrDefault(Convert.ToHexString(keyHash)));
 

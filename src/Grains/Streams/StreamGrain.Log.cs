@@ -55,4 +55,13 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "Session {SessionId}: a duplicate activation owns the stream; leaving it without writing state")]
     private static partial void LogLeavingToDuplicate(ILogger logger, string sessionId);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "Stream {StreamId}: key rotated; the old key works only to reconnect to session {LiveSessionId}")]
+    private static partial void LogKeyRotated(ILogger logger, string streamId, string? liveSessionId);
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Information, Message = "Stream {StreamId} deleted")]
+    private static partial void LogStreamDeleted(ILogger logger, string streamId);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Warning, Message = "Stream {StreamId}: rotated-away keys could not be removed from the directory; they are refused all the same")]
+    private static partial void LogRetiredKeysNotRemoved(ILogger logger, Exception exception, string streamId);
 }

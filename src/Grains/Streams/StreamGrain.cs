@@ -65,17 +65,160 @@ internal sealed partial class StreamGrain(
 
     public Task<StreamInfo?> GetAsync() => Task.FromResult(state.RecordExists ? ToInfo() : null);
 
+    public async Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command)
+    {
+        if (!state.RecordExists)
+        {
+            return null;
+        }
+
+        var record = state.State;
+        record.Name = command.Name ?? record.Name;
+        record.Outputs = command.Outputs is { } outputs ? [.. outputs] : record.Outputs;
+        record.Settings = record.Settings with
+        {
+            ReconnectWindowSeconds = command.ReconnectWindowSeconds ?? record.Settings.ReconnectWindowSeconds,
+            DuplicatePolicy = command.DuplicatePolicy ?? record.Settings.DuplicatePolicy,
+        };
+        await state.WriteStateAsync();
+        return ToInfo();
+    }
+
+    public async Task<bool> RotateKeyAsync(byte[] newKeyHash)
+    {
+        if (!state.RecordExists)
+        {
+            return false;
+        }
+
+        var record = state.State;
+        var directory = GrainFactory.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey);
+        await directory.AddKeyAsync(StreamId, newKeyHash);
+        var liveId = _live?.Record.Id ?? _toRestore?.Id;
+        if (liveId is null || liveId != record.RetiredKeysSessionId)
+        {
+            await ForgetRetiredKeysAsync();
+        }
+
+        if (liveId is not null)
+        {
+            record.RetiredKeyHashes.Add(record.KeyHash);
+            record.RetiredKeysSessionId = liveId;
+        }
+        else
+        {
+            await directory.RemoveKeyAsync(StreamId, record.KeyHash);
+        }
+
+        record.KeyHash = newKeyHash;
+        await state.WriteStateAsync();
+        LogKeyRotated(logger, StreamId, liveId);
+        return true;
+    }
+
+    public async Task<bool> DeleteAsync()
+    {
+        if (!state.RecordExists)
+        {
+            return false;
+        }
+
+        if (_toRestore is not null)
+        {
+            await TryRestoreAsync();
+        }
+
+        if (_live is not null)
+        {
+            NotifyPublisher(_live, CloseCodes.EndedByOperator, "stream deleted");
+            await EndSessionAsync(SessionState.Ended, "stream deleted", CloseCodes.EndedByOperator);
+        }
+
+        _toRestore = null;
+        await GrainFactory.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RemoveAsync(StreamId);
+        await state.ClearStateAsync();
+        await liveState.ClearStateAsync();
+        LogStreamDeleted(logger, StreamId);
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public async Task<SessionStatus?> StopSessionAsync(string sessionId)
+    {
+        if (_toRestore?.Id == sessionId)
+        {
+            await TryRestoreAsync();
+        }
+
+        if (_live?.Record.Id == sessionId)
+        {
+            NotifyPublisher(_live, CloseCodes.EndedByOperator, "session stopped by the operator");
+            await EndSessionAsync(SessionState.Ended, "stopped by the operator", CloseCodes.EndedByOperator);
+        }
+
+        return await GetSessionAsync(sessionId);
+    }
+
+    private KeyMatch MatchKey(byte[] keyHash)
+    {
+        if (!state.RecordExists)
+        {
+            return KeyMatch.None;
+        }
+
+        if (CryptographicOperations.FixedTimeEquals(keyHash, state.State.KeyHash))
+        {
+            return KeyMatch.Current;
+        }
+
+        // Every retired hash is compared, so the time taken does not tell which one matched.
+        var retired = false;
+        foreach (var old in state.State.RetiredKeyHashes)
+        {
+            retired |= CryptographicOperations.FixedTimeEquals(keyHash, old);
+        }
+
+        return retired ? KeyMatch.Retired : KeyMatch.None;
+    }
+
+    /// <summary>The session the rotated-away keys belonged to is over: they stop leading anywhere.</summary>
+    private async Task ForgetRetiredKeysAsync()
+    {
+        var record = state.State;
+        if (record.RetiredKeyHashes.Count == 0)
+        {
+            return;
+        }
+
+        var directory = GrainFactory.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey);
+        foreach (var old in record.RetiredKeyHashes)
+        {
+            await directory.RemoveKeyAsync(StreamId, old);
+        }
+
+        record.RetiredKeyHashes.Clear();
+        record.RetiredKeysSessionId = null;
+    }
+
     public async Task<ConnectResult> ConnectAsync(ConnectRequest request)
     {
-        if (!state.RecordExists || !CryptographicOperations.FixedTimeEquals(request.KeyHash, state.State.KeyHash))
+        var keyMatch = MatchKey(request.KeyHash);
+        if (keyMatch == KeyMatch.None)
         {
             return ConnectResult.Refused(CloseCodes.UnknownKey, "unknown stream key");
         }
 
-        var record = state.State;
         if (_toRestore is not null && !await TryRestoreAsync())
         {
             return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is still running elsewhere; retry shortly");
+        }
+
+        // After a restore, which reads the state again.
+        var record = state.State;
+        if (keyMatch == KeyMatch.Retired && (_live is null || _live.Record.Id != record.RetiredKeysSessionId))
+        {
+            // A rotated-away key only lets the publisher of the session live at rotation come back to it.
+            return ConnectResult.Refused(CloseCodes.UnknownKey, "unknown stream key");
         }
 
         if (_live is not null)
@@ -682,6 +825,16 @@ internal sealed partial class StreamGrain(
         live.Record.FfmpegPid = null;
         instruments.SessionsActive.Add(-1);
 
+        try
+        {
+            await ForgetRetiredKeysAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The keys are refused here anyway (no session of theirs is live); the directory entry is only a lookup.
+            LogRetiredKeysNotRemoved(logger, ex, StreamId);
+        }
+
         await state.WriteStateAsync(cancellationToken);
         liveState.State = new LiveRecord();
         await liveState.WriteStateAsync(cancellationToken);
@@ -695,9 +848,15 @@ internal sealed partial class StreamGrain(
             return new WriteResult(WriteOutcome.Closed, _live.Committed, CloseCodes.Superseded, "superseded by a newer publisher");
         }
 
-        var ended = state.RecordExists ? state.State.Sessions.FindLast(s => s.ConnectionEpoch >= epoch) : null;
+        if (!state.RecordExists)
+        {
+            return new WriteResult(WriteOutcome.Closed, 0, CloseCodes.EndedByOperator, "stream deleted");
+        }
+
+        var ended = state.State.Sessions.FindLast(s => s.ConnectionEpoch >= epoch);
         return ended switch
         {
+            { CloseCode: CloseCodes.EndedByOperator } => new WriteResult(WriteOutcome.Closed, ended.BytesIngested, CloseCodes.EndedByOperator, ended.EndReason ?? "stopped by the operator"),
             { State: SessionState.Failed } => new WriteResult(WriteOutcome.Closed, ended.BytesIngested, CloseCodes.SessionFailed, ended.EndReason ?? "session failed"),
             { ConnectionEpoch: var e } when e > epoch => new WriteResult(WriteOutcome.Closed, 0, CloseCodes.Superseded, "superseded by a newer publisher"),
             _ => new WriteResult(WriteOutcome.Closed, ended?.BytesIngested ?? 0, CloseCodes.Normal, "session ended"),
@@ -755,6 +914,13 @@ internal sealed partial class StreamGrain(
         FfmpegArguments.IsPassthrough(pipeline.Tracks) && pipeline.KeyframeIntervalMs > 2000
             ? [$"keyframe interval {pipeline.KeyframeIntervalMs} ms is over 2 s; platforms reject that for passed-through video (ask the recorder for videoKeyFrameIntervalDuration: 1000)"]
             : [];
+
+    private enum KeyMatch
+    {
+        None,
+        Current,
+        Retired,
+    }
 
     private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline, StreamLease lease)
     {

@@ -19,6 +19,12 @@ public sealed class StreamRecord
     [Id(5)] public List<SessionRecord> Sessions { get; set; } = [];
 
     [Id(6)] public int LastEpoch { get; set; }
+
+    /// <summary>Hashes of keys rotated away while <see cref="RetiredKeysSessionId"/> was live: only its publisher may use them, to reconnect.</summary>
+    [Id(7)] public List<byte[]> RetiredKeyHashes { get; set; } = [];
+
+    /// <summary>The session whose publisher may still use <see cref="RetiredKeyHashes"/>.</summary>
+    [Id(8)] public string? RetiredKeysSessionId { get; set; }
 }
 
 /// <summary>A session's persisted state.</summary>

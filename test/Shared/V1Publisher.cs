@@ -3,12 +3,12 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 
-namespace LiveStream.EndToEnd.Tests;
+namespace LiveStream.Testing;
 
 /// <summary>A <c>livestream.v1</c> publisher: reads hello, sends offset-framed chunks, collects acks and the close.</summary>
 public sealed class V1Publisher : IAsyncDisposable
 {
-    private readonly ClientWebSocket _socket = new();
+    private readonly WebSocket _socket;
     private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
     private Task<WebSocketReceiveResult?> _receive = null!;
     private long _acked;
@@ -23,12 +23,31 @@ public sealed class V1Publisher : IAsyncDisposable
 
     public Task<WebSocketReceiveResult?> ServerClose => _receive;
 
-    public static async Task<V1Publisher> ConnectAsync(Uri url)
+    private V1Publisher(WebSocket socket) => _socket = socket;
+
+    /// <summary>Connects over the network.</summary>
+    public static Task<V1Publisher> ConnectAsync(Uri url) =>
+        ConnectAsync(async cancellationToken =>
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.AddSubProtocol("livestream.v1");
+            try
+            {
+                await socket.ConnectAsync(url, cancellationToken);
+                return socket;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        });
+
+    /// <summary>Connects with <paramref name="connect"/> (a test server's client), which must ask for <c>livestream.v1</c>.</summary>
+    public static async Task<V1Publisher> ConnectAsync(Func<CancellationToken, Task<WebSocket>> connect)
     {
-        var publisher = new V1Publisher();
-        publisher._socket.Options.AddSubProtocol("livestream.v1");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await publisher._socket.ConnectAsync(url, timeout.Token);
+        var publisher = new V1Publisher(await connect(timeout.Token));
         Assert.Equal("livestream.v1", publisher._socket.SubProtocol);
         publisher._receive = publisher.ReceiveAsync();
         publisher.Hello = await publisher._messages.Reader.ReadAsync(timeout.Token);
