@@ -15,7 +15,23 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 {
     public const string AdminToken = "test-admin-token-0123456789";
 
-    public string DataPath { get; } = Directory.CreateTempSubdirectory("livestream-gateway-").FullName;
+    private readonly bool _ownsData;
+
+    public GatewayFactory()
+        : this(Directory.CreateTempSubdirectory("livestream-gateway-").FullName, ownsData: true)
+    {
+    }
+
+    private GatewayFactory(string dataPath, bool ownsData)
+    {
+        DataPath = dataPath;
+        _ownsData = ownsData;
+    }
+
+    /// <summary>A gateway on a data folder the caller owns (it is kept on dispose), e.g. to restart on it.</summary>
+    public static GatewayFactory On(string dataPath) => new(dataPath, ownsData: false);
+
+    public string DataPath { get; }
 
     public ConcurrentQueue<Activity> ExportedSpans { get; } = new();
 
@@ -40,7 +56,10 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        Directory.Delete(DataPath, recursive: true);
+        if (_ownsData)
+        {
+            Directory.Delete(DataPath, recursive: true);
+        }
     }
 
     private static int FreePort()

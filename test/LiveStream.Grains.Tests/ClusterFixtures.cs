@@ -49,10 +49,12 @@ public static class TestClusters
             if (settings?.GetValueOrDefault("ConnectionStrings:Redis") is { } redis)
             {
                 silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+                silo.AddRedisGrainStorage(StorageNames.Failover, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
             }
             else
             {
                 silo.AddMemoryGrainStorage(StorageNames.LiveStream);
+                silo.AddMemoryGrainStorage(StorageNames.Failover);
             }
 
             // Membership tuned for tests: a killed silo is declared dead in about two seconds.

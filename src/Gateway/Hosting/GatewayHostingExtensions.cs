@@ -32,6 +32,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton<IValidateOptions<LiveStreamOptions>, AdminTokenValidator>();
         services.AddSingleton<GatewayIdentity>();
+        services.AddSingleton<KeyResolver>();
         services.AddSingleton<AdminToken>();
         services.AddHostedService<AdminTokenAnnouncer>();
         services.ConfigureHttpJsonOptions(o =>

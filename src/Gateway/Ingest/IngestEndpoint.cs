@@ -30,6 +30,7 @@ public static partial class IngestEndpoint
         HttpContext http,
         string streamKey,
         IGrainFactory grains,
+        KeyResolver keys,
         IOptions<IngestOptions> options,
         GatewayIdentity gateway,
         LiveStreamInstruments instruments,
@@ -49,7 +50,7 @@ public static partial class IngestEndpoint
         activity?.SetTag("url.path", "/stream/live/[redacted]");
 
         // Resolve the key first: nothing else happens for a connection whose key is unknown.
-        var resolution = await ResolveAsync(grains, streamKey, logger);
+        var resolution = await ResolveAsync(keys, streamKey, logger);
         var hash = resolution.KeyHash;
 
         if (http.WebSockets.WebSocketRequestedProtocols.Count > 0 && !http.WebSockets.WebSocketRequestedProtocols.Contains(SubprotocolV1))
@@ -140,7 +141,7 @@ public static partial class IngestEndpoint
         activity?.SetTag("livestream.close_code", closeCode);
     }
 
-    private static async Task<KeyResolution> ResolveAsync(IGrainFactory grains, string streamKey, ILogger logger)
+    private static async Task<KeyResolution> ResolveAsync(KeyResolver keys, string streamKey, ILogger logger)
     {
         if (streamKey.Length is 0 or > StreamKeys.MaxLength)
         {
@@ -150,7 +151,7 @@ public static partial class IngestEndpoint
         var hash = StreamKeys.Hash(streamKey);
         try
         {
-            var streamId = await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).ResolveAsync(hash);
+            var streamId = await keys.ResolveAsync(hash);
             return streamId is null
                 ? new KeyResolution(null, hash, CloseCodes.UnknownKey, "unknown stream key")
                 : new KeyResolution(streamId, hash, 0, null);

@@ -34,6 +34,11 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             errors.Add("LiveStream:Ingest:GrainCallRetries must be between 0 and 10.");
         }
 
+        if (options.KeyCacheSeconds is < 0 or > 300)
+        {
+            errors.Add("LiveStream:Ingest:KeyCacheSeconds must be between 0 and 300.");
+        }
+
         if (options.KeepAliveInterval < TimeSpan.Zero)
         {
             errors.Add("LiveStream:Ingest:KeepAliveInterval must not be negative.");

@@ -26,4 +26,10 @@ public sealed class IngestOptions
 
     /// <summary>WebSocket keep-alive ping interval. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a gateway keeps a key hash → stream id lookup (0: no cache). A rotated or revoked key is refused by
+    /// the stream's grain whatever the cache says. Default 5 s.
+    /// </summary>
+    public int KeyCacheSeconds { get; set; } = 5;
 }

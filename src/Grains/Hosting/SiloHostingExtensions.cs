@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 using Orleans.Hosting.Kubernetes;
 using StackExchange.Redis;
 
@@ -60,7 +61,10 @@ public static class SiloHostingExtensions
                     cluster.PrimarySiloPort == 0 ? null : new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort),
                     cluster.ServiceId,
                     cluster.ClusterId);
-                silo.AddMemoryGrainStorage(StorageNames.LiveStream);
+                silo.Services.AddGrainStorage(StorageNames.LiveStream, (sp, _) => new Storage.FileGrainStorage(
+                    Path.Combine(sp.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, "state"),
+                    sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+                silo.AddMemoryGrainStorage(StorageNames.Failover);
             }
             else
             {
@@ -79,6 +83,7 @@ public static class SiloHostingExtensions
 
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
                 silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+                silo.AddRedisGrainStorage(StorageNames.Failover, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             }
 
             silo.Configure<ClusterMembershipOptions>(o =>

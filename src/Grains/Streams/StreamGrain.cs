@@ -18,7 +18,7 @@ namespace LiveStream.Streams;
 [GrainType("livestream.stream")]
 internal sealed partial class StreamGrain(
     [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
-    [PersistentState("live", StorageNames.LiveStream)] IPersistentState<LiveRecord> liveState,
+    [PersistentState("live", StorageNames.Failover)] IPersistentState<LiveRecord> liveState,
     IMediaProcessRunner runner,
     MediaProcessSupervisor supervisor,
     IOptions<LiveStreamOptions> liveStreamOptions,
