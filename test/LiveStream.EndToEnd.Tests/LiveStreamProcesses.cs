@@ -62,6 +62,12 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             "--LiveStream:Ffmpeg:Preset=ultrafast",
             $"--LiveStream:Ingest:MaxMessageBytes={MaxMessageBytes}",
             $"--LiveStream:Session:BufferBytes={SessionBufferBytes}",
+            // The suites open many connections from 127.0.0.1 in a few seconds (reconnect storms); the per-IP
+            // limit has its own tests on a gateway of their own.
+            "--LiveStream:Ingest:ConnectionsPerWindow=1000000",
+            // Some suites hold a socket silent on purpose for longer than the default 15 s; idleness has its own
+            // tests on a gateway of their own.
+            "--LiveStream:Ingest:IdleTimeout=00:02:00",
             // Verbose logs, so the secrets test looks at everything an operator could turn on.
             "--Logging:LogLevel:Default=Debug",
             "--Logging:LogLevel:Orleans=Information",
@@ -124,11 +130,11 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
             TimeSpan.FromSeconds(60),
             $"session {sessionId} to be {string.Join(" or ", states)}");
 
-    /// <summary>Another gateway, for a test that stops it.</summary>
-    public async Task<(ManagedProcess Process, Uri Url)> StartExtraGatewayAsync(string name)
+    /// <summary>Another gateway, for a test that stops it or needs settings of its own (they win over the shared ones).</summary>
+    public async Task<(ManagedProcess Process, Uri Url)> StartExtraGatewayAsync(string name, params string[] settings)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        return (await StartGatewayAsync(name, url, _shared), url);
+        return (await StartGatewayAsync(name, url, [.. _shared, .. settings]), url);
     }
 
     private async Task<ManagedProcess> StartGatewayAsync(string name, Uri url, string[] shared)

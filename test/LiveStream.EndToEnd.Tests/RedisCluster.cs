@@ -48,6 +48,7 @@ public sealed class RedisCluster : IAsyncDisposable
             $"--LiveStream:DataPath={dataPath}",
             $"--LiveStream:Cluster:ClusterId={name}-{Guid.NewGuid():N}",
             "--LiveStream:Ffmpeg:Preset=ultrafast",
+            "--LiveStream:Ingest:ConnectionsPerWindow=1000000",
             .. settings,
         ];
         for (var i = 0; i < silos; i++)

@@ -39,6 +39,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     {
         builder.UseSetting("LiveStream:DataPath", DataPath);
         builder.UseSetting("LiveStream:AdminToken", AdminToken);
+        // Test-server connections have no client address: they all share one per-IP limit.
+        builder.UseSetting("LiveStream:Ingest:ConnectionsPerWindow", "1000000");
         builder.UseSetting("LiveStream:Cluster:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("LiveStream:Cluster:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("LiveStream:Cluster:ClusterId", "gateway-tests-" + Guid.NewGuid().ToString("N"));

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LiveStream.Gateway.Api;
@@ -5,7 +6,10 @@ using LiveStream.Gateway.Ingest;
 using LiveStream.Gateway.Options;
 using LiveStream.Hosting;
 using LiveStream.Options;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -33,6 +37,29 @@ public static class GatewayHostingExtensions
         services.AddSingleton<IValidateOptions<LiveStreamOptions>, AdminTokenValidator>();
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<KeyResolver>();
+        services.AddSingleton<IngestAdmission>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>(
+            (kestrel, ingest) => kestrel.Limits.RequestHeadersTimeout = ingest.Value.HandshakeTimeout);
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<IngestOptions>>((forwarded, ingest) =>
+        {
+            // Forwarded headers are believed only from the configured proxies; by default from nobody (not even
+            // loopback, which ASP.NET Core trusts out of the box), so a client cannot choose its own address.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in ingest.Value.TrustedProxies)
+            {
+                if (IPAddress.TryParse(proxy, out var address))
+                {
+                    forwarded.KnownProxies.Add(address);
+                }
+                else
+                {
+                    forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+                }
+            }
+        });
         services.AddSingleton<AdminToken>();
         services.AddHostedService<AdminTokenAnnouncer>();
         services.ConfigureHttpJsonOptions(o =>
@@ -65,6 +92,7 @@ public static class GatewayHostingExtensions
     /// <summary>Maps every gateway endpoint.</summary>
     public static WebApplication MapLiveStreamGateway(this WebApplication app)
     {
+        app.UseForwardedHeaders();
         app.UseMiddleware<RedactedRequestLogging>();
         app.UseWebSockets();
         if (app.Services.GetRequiredService<IOptions<GatewayHostingOptions>>().Value.ServeHls)

@@ -16,6 +16,7 @@ internal sealed partial class IngestConnection(
     IStreamGrain grain,
     IngestProtocol protocol,
     IngestOptions options,
+    TimeProvider time,
     ILogger logger) : IPublisherObserver, IDisposable
 {
     private const int OffsetHeaderBytes = 8;
@@ -31,16 +32,22 @@ internal sealed partial class IngestConnection(
     private long _lastAcked = -1;
     private int _serverClosed;
     private int _draining;
+    private int _idleClosed;
+    private long _waitingSince;
+    private BitrateMeter _bitrate = null!;
 
     /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
     public async Task<int> RunAsync(ConnectResult session, CancellationToken requestAborted)
     {
         _session = session;
         _offset = session.ResumeFrom;
+        _bitrate = new BitrateMeter(options.BitrateWindow, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _abort.Token);
         var cancellationToken = linked.Token;
         var receive = new ReceiveState(ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes));
         var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
+        using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watchdog = WatchIdleAsync(stopWatchdog.Token);
         try
         {
             if (protocol == IngestProtocol.V1)
@@ -62,11 +69,18 @@ internal sealed partial class IngestConnection(
         finally
         {
             ArrayPool<byte>.Shared.Return(receive.Buffer);
+            await stopWatchdog.CancelAsync();
+            await watchdog;
         }
 
-        // A close the grain asked for (superseded, failed) is already known to it and already sent.
-        if (Volatile.Read(ref _serverClosed) is var grainCode and not 0)
+        if (Volatile.Read(ref _idleClosed) == 1)
         {
+            // Closed here for silence: the session waits in its reconnect window.
+            outcome = new Outcome(DisconnectKind.Dropped, CloseCodes.Idle, null, null);
+        }
+        else if (Volatile.Read(ref _serverClosed) is var grainCode and not 0)
+        {
+            // A close the grain asked for (superseded, failed) is already known to it and already sent.
             outcome = new Outcome(DisconnectKind.Dropped, grainCode, null, null, NotifyGrain: false);
         }
         else if (Volatile.Read(ref _draining) == 1)
@@ -156,13 +170,20 @@ internal sealed partial class IngestConnection(
         }
 
         LogClosedByGrain(logger, _session.SessionId!, epoch, closeCode);
+        await SendCloseAsync(closeCode, reason);
+    }
+
+    /// <summary>
+    /// Sends a close frame; the receive loop sees the client's answering close frame and ends, and a client that
+    /// never answers is cut off after a grace period.
+    /// </summary>
+    private async Task SendCloseAsync(int closeCode, string reason)
+    {
         try
         {
             await _sendLock.WaitAsync(_abort.Token);
             try
             {
-                // The receive loop sees the client's answering close frame and ends; a client that never answers
-                // is cut off after a grace period.
                 if (socket.State == WebSocketState.Open)
                 {
                     await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, FitReason(reason), _abort.Token);
@@ -179,6 +200,35 @@ internal sealed partial class IngestConnection(
         }
 
         _abort.CancelAfter(ClosingGrace);
+    }
+
+    /// <summary>Closes the connection with 4408 once it has waited <c>IdleTimeout</c> for a message.</summary>
+    private async Task WatchIdleAsync(CancellationToken cancellationToken)
+    {
+        var check = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 100, options.IdleTimeout.Ticks / 4));
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(check, time, cancellationToken);
+                var since = Volatile.Read(ref _waitingSince);
+                if (since != 0 && time.GetElapsedTime(since) >= options.IdleTimeout)
+                {
+                    if (Interlocked.CompareExchange(ref _serverClosed, CloseCodes.Idle, 0) == 0)
+                    {
+                        Volatile.Write(ref _idleClosed, 1);
+                        LogIdle(logger, _session.SessionId!, _session.Epoch, options.IdleTimeout.TotalSeconds);
+                        await SendCloseAsync(CloseCodes.Idle, $"no data for {options.IdleTimeout.TotalSeconds:0.#} s");
+                    }
+
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended.
+        }
     }
 
     /// <summary>Closes with a code and reason, waiting briefly for the client's close frame; never throws.</summary>
@@ -230,7 +280,10 @@ internal sealed partial class IngestConnection(
                     return Outcome.ServerClose(CloseCodes.MessageTooBig, $"message over {options.MaxMessageBytes} bytes");
                 }
 
+                // Idle time is time spent waiting here; back-pressure (a full session buffer) is not idleness.
+                Volatile.Write(ref _waitingSince, time.GetTimestamp());
                 result = await socket.ReceiveAsync(state.Buffer.AsMemory(filled), cancellationToken);
+                Volatile.Write(ref _waitingSince, 0);
                 filled += result.Count;
             }
             while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
@@ -299,7 +352,14 @@ internal sealed partial class IngestConnection(
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
-                    _offset = result.Committed;
+                    // Only bytes committed for the first time count: a resend after a reconnect is free.
+                    var bitsPerSecond = _bitrate.Add(Math.Max(0, result.Committed - _offset));
+                    _offset = Math.Max(_offset, result.Committed);
+                    if (bitsPerSecond > options.MaxBitsPerSecond)
+                    {
+                        return Outcome.ServerClose(CloseCodes.BitrateExceeded, $"bitrate over {options.MaxBitsPerSecond / 1_000_000.0:0.#} Mbit/s");
+                    }
+
                     await MaybeAckAsync(result.Committed, cancellationToken);
                     return null;
                 case WriteOutcome.BufferFull:
@@ -428,6 +488,9 @@ internal sealed partial class IngestConnection(
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Grain call for session {SessionId} failed transiently; retry {Attempt}")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string sessionId, int attempt);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, sent nothing for {Seconds} s; closing with 4408")]
+    private static partial void LogIdle(ILogger logger, string sessionId, int epoch, double seconds);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Grain call failed for session {SessionId}")]
     private static partial void LogGrainCallFailed(ILogger logger, Exception exception, string sessionId);

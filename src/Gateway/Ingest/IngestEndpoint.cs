@@ -31,6 +31,8 @@ public static partial class IngestEndpoint
         string streamKey,
         IGrainFactory grains,
         KeyResolver keys,
+        IngestAdmission admission,
+        TimeProvider time,
         IOptions<IngestOptions> options,
         GatewayIdentity gateway,
         LiveStreamInstruments instruments,
@@ -43,6 +45,16 @@ public static partial class IngestEndpoint
             http.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             http.Response.Headers.Upgrade = "websocket";
             await http.Response.WriteAsync("This endpoint takes a WebSocket connection.", http.RequestAborted);
+            return;
+        }
+
+        // A flood from one address is refused before anything else, and before the upgrade: no socket, no lookup.
+        if (!admission.TryAdmit(http.Connection.RemoteIpAddress))
+        {
+            instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", "429"));
+            http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(admission.Window.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await http.Response.WriteAsync("Too many new connections from this address; retry later.", http.RequestAborted);
             return;
         }
 
@@ -74,6 +86,11 @@ public static partial class IngestEndpoint
             return;
         }
 
+        if (resolution.CloseCode == 0 && !admission.OriginAllowed(http.Request.Headers.Origin))
+        {
+            resolution = resolution with { CloseCode = CloseCodes.OriginNotAllowed, Reason = "origin not allowed" };
+        }
+
         if (resolution.CloseCode != 0)
         {
             instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", resolution.CloseCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -84,7 +101,7 @@ public static partial class IngestEndpoint
 
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
-        using var connection = new IngestConnection(socket, grain, protocol, options.Value, logger);
+        using var connection = new IngestConnection(socket, grain, protocol, options.Value, time, logger);
 
         // Drain on shutdown (a redeploy): every socket is closed with 1012 and its session waits for the client.
         using var draining = lifetime.ApplicationStopping.Register(() => _ = connection.DrainAsync());

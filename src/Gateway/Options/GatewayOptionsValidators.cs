@@ -39,6 +39,42 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             errors.Add("LiveStream:Ingest:KeyCacheSeconds must be between 0 and 300.");
         }
 
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.PathAndQuery != "/")
+            {
+                errors.Add($"LiveStream:Ingest:AllowedOrigins holds '{origin}', which is not an origin (scheme://host[:port]).");
+            }
+        }
+
+        if (options.ConnectionsPerWindow < 1 || options.ConnectionWindow <= TimeSpan.Zero)
+        {
+            errors.Add("LiveStream:Ingest:ConnectionsPerWindow must be at least 1 and LiveStream:Ingest:ConnectionWindow positive.");
+        }
+
+        foreach (var proxy in options.TrustedProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _) && !System.Net.IPNetwork.TryParse(proxy, out _))
+            {
+                errors.Add($"LiveStream:Ingest:TrustedProxies holds '{proxy}', which is neither an IP address nor a network (10.0.0.0/8).");
+            }
+        }
+
+        if (options.MaxBitsPerSecond < 100_000 || options.BitrateWindow < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("LiveStream:Ingest:MaxBitsPerSecond must be at least 100000 and LiveStream:Ingest:BitrateWindow at least 00:00:01.");
+        }
+
+        if (options.HandshakeTimeout < TimeSpan.FromSeconds(1) || options.HandshakeTimeout > TimeSpan.FromMinutes(2))
+        {
+            errors.Add("LiveStream:Ingest:HandshakeTimeout must be between 00:00:01 and 00:02:00.");
+        }
+
+        if (options.IdleTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("LiveStream:Ingest:IdleTimeout must be at least 00:00:01.");
+        }
+
         if (options.KeepAliveInterval < TimeSpan.Zero)
         {
             errors.Add("LiveStream:Ingest:KeepAliveInterval must not be negative.");

@@ -32,4 +32,40 @@ public sealed class IngestOptions
     /// the stream's grain whatever the cache says. Default 5 s.
     /// </summary>
     public int KeyCacheSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Origins (<c>scheme://host[:port]</c>) whose pages may publish. When the list is set, a connection whose
+    /// <c>Origin</c> header is not in it is closed with 4403. Empty (the default): any origin.
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>A connection without an <c>Origin</c> header (not from a browser) is closed with 4403. Default false.</summary>
+    public bool RequireOrigin { get; set; }
+
+    /// <summary>New ingest connections one client IP may open per <see cref="ConnectionWindow"/>; more get HTTP 429 before the upgrade. Default 20.</summary>
+    public int ConnectionsPerWindow { get; set; } = 20;
+
+    /// <summary>The window of <see cref="ConnectionsPerWindow"/>. Default 10 s.</summary>
+    public TimeSpan ConnectionWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Proxies (IP addresses, or networks as <c>10.0.0.0/8</c>) whose <c>X-Forwarded-For</c> and
+    /// <c>X-Forwarded-Proto</c> are believed. Empty (the default): the socket's peer is the client.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>Largest ingest bitrate, averaged over <see cref="BitrateWindow"/>; above it the socket is closed with 4429. Resent bytes do not count. Default 20 Mbit/s.</summary>
+    public long MaxBitsPerSecond { get; set; } = 20_000_000;
+
+    /// <summary>The window <see cref="MaxBitsPerSecond"/> is averaged over. Default 10 s.</summary>
+    public TimeSpan BitrateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection that sends no message for this long is closed with 4408 (its session waits in its reconnect window). Default 15 s.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Longest time a client may take to send its request headers (the WebSocket handshake included): Kestrel's
+    /// <c>RequestHeadersTimeout</c>. A slower client is cut off alone. Default 10 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
