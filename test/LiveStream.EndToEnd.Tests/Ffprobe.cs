@@ -21,4 +21,34 @@ public sealed record ProbeResult(IReadOnlyList<string> VideoCodecs, IReadOnlyLis
         var duration = double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
         return new ProbeResult(Codecs("video"), Codecs("audio"), duration);
     }
+
+    /// <summary>
+    /// The media duration of a file from its packets (last packet end minus first start): a live recording
+    /// (Matroska with unknown sizes) has no duration in its header.
+    /// </summary>
+    public static async Task<double> PacketDurationAsync(string input)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var result = await Cli.Wrap("ffprobe")
+            .WithArguments(["-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", input])
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(timeout.Token);
+        Assert.True(result.ExitCode == 0, $"ffprobe {input} failed: {result.StandardError}");
+        double first = double.MaxValue, last = 0;
+        foreach (var line in result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(',');
+            if (!double.TryParse(parts[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var pts))
+            {
+                continue;
+            }
+
+            var duration = parts.Length > 1 && double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : 0;
+            first = Math.Min(first, pts);
+            last = Math.Max(last, pts + duration);
+        }
+
+        Assert.True(first < double.MaxValue, $"ffprobe found no packets in {input}");
+        return last - first;
+    }
 }

@@ -45,16 +45,37 @@ async function camera() {
   return page.media;
 }
 
+let hlsWait = 0;
+
 function playHls(url) {
   const link = $('hls-link');
   link.href = url;
   link.hidden = false;
   const video = $('hls');
   // Browsers with native HLS (Safari, recent Chrome) play it; elsewhere the link is the preview.
-  if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = url;
-    video.play().catch(() => {});
+  if (!video.canPlayType('application/vnd.apple.mpegurl')) {
+    return;
   }
+  // The playlist appears once FFmpeg has written its first segment: wait for it rather than fail on a 404.
+  const wait = ++hlsWait;
+  const deadline = Date.now() + 60_000;
+  const poll = async () => {
+    if (wait !== hlsWait || Date.now() > deadline) {
+      return;
+    }
+    try {
+      const response = await fetch(url, { cache: 'no-store' });
+      if (response.ok && (await response.text()).includes('#EXTINF')) {
+        video.src = url;
+        video.play().catch(() => {});
+        return;
+      }
+    } catch {
+      // Not there yet, or the connection dropped: try again.
+    }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 3000);
 }
 
 let lastBytes = 0;
