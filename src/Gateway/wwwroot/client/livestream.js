@@ -82,6 +82,7 @@ export class LiveStreamController extends EventTarget {
     this._generation = 0;
     this._appending = Promise.resolve();
     this._videoBitrate = options.videoBitsPerSecond;
+    this._recordingBitrate = options.videoBitsPerSecond;
     this._bytesSent = 0;
     this._bytesAcked = 0;
     this._reconnects = 0;
@@ -112,7 +113,7 @@ export class LiveStreamController extends EventTarget {
   get passthrough() { return isH264(this._recorder?.mimeType || this.mimeType); }
 
   /** The video bitrate asked of the current recording. */
-  get videoBitsPerSecond() { return this._videoBitrate; }
+  get videoBitsPerSecond() { return this._recordingBitrate; }
 
   /** Counters: bytes sent (resends included), bytes acknowledged, bytes queued, reconnects, recordings. */
   get stats() {
@@ -123,7 +124,8 @@ export class LiveStreamController extends EventTarget {
       bufferedAmount: this._ws?.bufferedAmount ?? 0,
       reconnects: this._reconnects,
       recordings: this._recordings,
-      videoBitsPerSecond: this._videoBitrate,
+      videoBitsPerSecond: this._recordingBitrate,
+      nextVideoBitsPerSecond: this._videoBitrate,
       congested: this._monitor.congested,
     };
   }
@@ -336,9 +338,16 @@ export class LiveStreamController extends EventTarget {
   _watchCongestion(ws) {
     const change = this._monitor.sample(ws.bufferedAmount, this._queue.byteLength);
     if (change === 'congested') {
-      const from = this._videoBitrate;
-      this._videoBitrate = lowerBitrate(from, this._opt.minVideoBitsPerSecond);
+      const from = this._recordingBitrate;
+      this._lowerNextBitrate();
       this._emit('congested', { bufferedAmount: ws.bufferedAmount, queueBytes: this._queue.byteLength, videoBitsPerSecond: from, nextVideoBitsPerSecond: this._videoBitrate });
+    }
+  }
+
+  /** The next recording asks for less: once per recording, however often this one is found congested. */
+  _lowerNextBitrate() {
+    if (this._videoBitrate === this._recordingBitrate) {
+      this._videoBitrate = lowerBitrate(this._recordingBitrate, this._opt.minVideoBitsPerSecond);
     }
   }
 
@@ -366,6 +375,7 @@ export class LiveStreamController extends EventTarget {
   _startRecording() {
     this._stopRecorder();
     const generation = ++this._generation;
+    this._recordingBitrate = this._videoBitrate;
     const options = {
       videoBitsPerSecond: this._videoBitrate,
       audioBitsPerSecond: this._opt.audioBitsPerSecond,
@@ -427,8 +437,8 @@ export class LiveStreamController extends EventTarget {
    * connected; at the next hello otherwise, since only the server knows where the new recording must start).
    */
   _overflow() {
-    const from = this._videoBitrate;
-    this._videoBitrate = lowerBitrate(from, this._opt.minVideoBitsPerSecond);
+    const from = this._recordingBitrate;
+    this._lowerNextBitrate();
     this._emit('congested', { bufferedAmount: this._ws?.bufferedAmount ?? 0, queueBytes: this._queue.byteLength, videoBitsPerSecond: from, nextVideoBitsPerSecond: this._videoBitrate, overflow: true });
     this._stopRecorder();
     this._queue.reset(this._queue.sendOffset);
