@@ -127,6 +127,20 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
         AssertNoErrors(page);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_denied_camera_permission_shows_a_clear_message()
+    {
+        // --use-fake-ui-for-media-stream grants every request, so the denial is what getUserMedia answers when the
+        // user clicks "Block": a NotAllowedError.
+        await using var page = await browser.OpenAsync(
+            new Uri(cluster.GatewayUrl, "/"),
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));");
+
+        await page.WaitForAsync($"{StatusText} === 'camera denied'", Step, "the page to show the denied camera");
+        Assert.Contains("permission was denied", (await page.EvaluateAsync("document.getElementById('message').textContent")).GetString(), StringComparison.Ordinal);
+        AssertNoErrors(page);
+    }
+
     private static void AssertNoErrors(BrowserPage page) => Assert.True(page.Errors.Count == 0, string.Join('\n', page.Errors));
 
     private const string StatusText = "document.getElementById('status').textContent";

@@ -45,14 +45,19 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         _devTools = await DevToolsConnection.ConnectAsync(new Uri($"ws://127.0.0.1:{lines[0]}{lines[1]}"));
     }
 
-    /// <summary>Opens a new page (its own target) at <paramref name="url"/>.</summary>
-    public async Task<BrowserPage> OpenAsync(Uri url)
+    /// <summary>Opens a new page (its own target) at <paramref name="url"/>, running <paramref name="initScript"/> before the page's own scripts.</summary>
+    public async Task<BrowserPage> OpenAsync(Uri url, string? initScript = null)
     {
         var target = await DevTools.SendAsync("Target.createTarget", new { url = "about:blank" });
         var targetId = target.GetProperty("targetId").GetString()!;
         var attached = await DevTools.SendAsync("Target.attachToTarget", new { targetId, flatten = true });
         var page = new BrowserPage(DevTools, targetId, attached.GetProperty("sessionId").GetString()!);
         await page.EnableAsync();
+        if (initScript is not null)
+        {
+            await DevTools.SendAsync("Page.addScriptToEvaluateOnNewDocument", new { source = initScript }, page.SessionId);
+        }
+
         await page.NavigateAsync(url);
         return page;
     }
@@ -95,6 +100,8 @@ public sealed class BrowserPage : IAsyncDisposable
         _sessionId = sessionId;
         _devTools.Event += OnEvent;
     }
+
+    internal string SessionId => _sessionId;
 
     /// <summary>Uncaught exceptions, console.error calls and error log entries, in order.</summary>
     public IReadOnlyCollection<string> Errors => _errors;

@@ -9,13 +9,7 @@ public sealed record ProbeResult(IReadOnlyList<string> VideoCodecs, IReadOnlyLis
 {
     public static async Task<ProbeResult> RunAsync(string input)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var result = await Cli.Wrap("ffprobe")
-            .WithArguments(["-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name", "-of", "json", input])
-            .WithValidation(CommandResultValidation.None)
-            .ExecuteBufferedAsync(timeout.Token);
-        Assert.True(result.ExitCode == 0, $"ffprobe {input} failed: {result.StandardError}");
-        using var json = JsonDocument.Parse(result.StandardOutput);
+        using var json = JsonDocument.Parse(await RunAsync(input, "format=duration:stream=codec_type,codec_name", "json"));
         var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
         string[] Codecs(string type) => [.. streams.Where(s => s.GetProperty("codec_type").GetString() == type).Select(s => s.GetProperty("codec_name").GetString()!)];
         var duration = double.Parse(json.RootElement.GetProperty("format").GetProperty("duration").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
@@ -28,14 +22,9 @@ public sealed record ProbeResult(IReadOnlyList<string> VideoCodecs, IReadOnlyLis
     /// </summary>
     public static async Task<double> PacketDurationAsync(string input)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var result = await Cli.Wrap("ffprobe")
-            .WithArguments(["-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", input])
-            .WithValidation(CommandResultValidation.None)
-            .ExecuteBufferedAsync(timeout.Token);
-        Assert.True(result.ExitCode == 0, $"ffprobe {input} failed: {result.StandardError}");
+        var packets = await RunAsync(input, "packet=pts_time,duration_time", "csv=p=0");
         double first = double.MaxValue, last = 0;
-        foreach (var line in result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in packets.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split(',');
             if (!double.TryParse(parts[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var pts))
@@ -50,5 +39,17 @@ public sealed record ProbeResult(IReadOnlyList<string> VideoCodecs, IReadOnlyLis
 
         Assert.True(first < double.MaxValue, $"ffprobe found no packets in {input}");
         return last - first;
+    }
+
+    /// <summary>ffprobe's standard output for the given entries and output format; a failure fails the test.</summary>
+    private static async Task<string> RunAsync(string input, string entries, string format)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var result = await Cli.Wrap("ffprobe")
+            .WithArguments(["-v", "error", "-show_entries", entries, "-of", format, input])
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(timeout.Token);
+        Assert.True(result.ExitCode == 0, $"ffprobe {input} failed: {result.StandardError}");
+        return result.StandardOutput;
     }
 }
