@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need (ffmpeg, redis-server) when missing; each test suite starts and
+# Runs every test. Installs what the tests need (ffmpeg, redis-server, chromium) when missing; each test suite starts and
 # stops its own processes on loopback ports it chooses. Ends with a plain line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,6 +8,9 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The browser end-to-end tests drive Debian's chromium over the DevTools protocol.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -45,6 +48,31 @@ for project in test/LiveStream.Grains.Tests test/LiveStream.Gateway.Tests test/L
   fi
   rm -rf "$results"
 done
+
+# The browser client's pure logic (queue, offsets, backoff, codec choice) under Node's built-in test runner.
+echo "== test/client (node --test)"
+if ! command -v node >/dev/null 2>&1; then
+  echo "node is missing: the client's unit tests did not run"
+  failed=$((failed + 1))
+  status=1
+else
+  node_out=$(mktemp)
+  if ! node --test --test-reporter=tap --test-timeout=60000 test/client/ 2>&1 | tee "$node_out"; then
+    status=1
+  fi
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_out" | tail -1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$node_out" | tail -1)
+  s=$(sed -nE 's/^# skipped ([0-9]+)$/\1/p' "$node_out" | tail -1)
+  rm -f "$node_out"
+  if [[ -z "$p" ]]; then
+    echo "no test results for test/client"
+    failed=$((failed + 1))
+    status=1
+  else
+    passed=$((passed + p)); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+    if ((p + ${f:-0} == 0)); then echo "test/client ran no test"; status=1; fi
+  fi
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 if ((failed > 0)); then status=1; fi

@@ -100,6 +100,11 @@ public static class GatewayHostingExtensions
             app.UseHlsFiles();
         }
 
+        if (app.Services.GetRequiredService<IOptions<GatewayHostingOptions>>().Value.ServeClient)
+        {
+            app.UseGoLivePage();
+        }
+
         app.MapLiveStreamHealth();
         app.MapLiveStreamMetrics();
         app.MapStreamIngest();
