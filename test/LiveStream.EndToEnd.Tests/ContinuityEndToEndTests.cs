@@ -261,7 +261,8 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
             Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
         }
 
-        Assert.Empty(ProcessProbe.FindFfmpegUnder(cluster.DataPath));
+        // None of their FFmpegs is left (other suites' live sessions share the data folder).
+        Assert.All(results, r => Assert.Empty(ProcessProbe.FindFfmpegUnder(Path.Combine(cluster.DataPath, "hls", r.SessionId))));
     }
 
     private async Task<(string SessionId, List<int> Pids)> PublishWithDropsAsync(CreatedStream stream, MediaCapture capture, int drops, int seed)

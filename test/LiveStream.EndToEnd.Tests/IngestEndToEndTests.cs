@@ -57,6 +57,7 @@ public sealed partial class IngestEndToEndTests(LiveStreamProcesses cluster)
         var playlistUrl = new Uri(cluster.GatewayUrl, ended.GetProperty("hlsUrl").GetString()!);
         var playlist = await new HttpClient().GetStringAsync(playlistUrl);
         Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
         var probe = await ProbeResult.RunAsync(playlistUrl.ToString());
         Assert.Equal(["h264"], probe.VideoCodecs);
         Assert.Equal(["aac"], probe.AudioCodecs);

@@ -26,8 +26,9 @@ public static class FfmpegArguments
                         .Add("-hls_list_size").Add(0)
                         .Add("-hls_playlist_type").Add("event")
                         // append_list: a restarted FFmpeg (crash, new recording, failover) goes on with the same
-                        // playlist, after a discontinuity, instead of starting it again.
-                        .Add("-hls_flags").Add(spec.Continuation ? "independent_segments+temp_file+append_list+discont_start" : "independent_segments+temp_file+append_list")
+                        // playlist, after a discontinuity, instead of starting it again. Only then: FFmpeg 5.1 puts a
+                        // discontinuity before the first segment of a new playlist written with append_list.
+                        .Add("-hls_flags").Add(spec.Continuation ? "independent_segments+temp_file+append_list+discont_start" : "independent_segments+temp_file")
                         .Add("-hls_segment_filename").Add(Path.Combine(spec.HlsDirectory, "seg_%05d.ts"))
                         .Add(Path.Combine(spec.HlsDirectory, "index.m3u8"));
                     break;

@@ -1,0 +1,27 @@
+namespace LiveStream.Testing;
+
+/// <summary>Reads an HLS media playlist's text.</summary>
+public static class HlsPlaylist
+{
+    /// <summary>
+    /// The <c>#EXT-X-DISCONTINUITY</c> tags between segments: one per FFmpeg that took over the playlist. A tag
+    /// before the first segment is not counted.
+    /// </summary>
+    public static int DiscontinuitiesBetweenSegments(string playlist)
+    {
+        var lines = playlist.Split('\n').Select(l => l.Trim()).ToList();
+        var first = lines.FindIndex(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
+        return first < 0 ? 0 : lines.Skip(first).Count(l => l == "#EXT-X-DISCONTINUITY");
+    }
+
+    /// <summary>Number of segments.</summary>
+    public static int Segments(string playlist) =>
+        playlist.Split('\n').Count(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
+
+    /// <summary>True when the playlist has a discontinuity tag before its first segment.</summary>
+    public static bool StartsWithDiscontinuity(string playlist)
+    {
+        var text = playlist.Split("#EXTINF:", 2)[0];
+        return text.Contains("#EXT-X-DISCONTINUITY", StringComparison.Ordinal);
+    }
+}
