@@ -121,7 +121,9 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
             }
             else
             {
-                Assert.Equal(0, HlsPlaylist.DiscontinuitiesBetweenSegments(await File.ReadAllTextAsync(playlist)));
+                // A session on the surviving silo is re-activated too when its grain-directory entry lived on the
+                // stopped silo (Orleans' directory): then its outputs go on after one discontinuity, never more.
+                Assert.InRange(HlsPlaylist.DiscontinuitiesBetweenSegments(await File.ReadAllTextAsync(playlist)), 0, 1);
             }
         }
     }

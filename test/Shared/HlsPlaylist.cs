@@ -17,11 +17,4 @@ public static class HlsPlaylist
     /// <summary>Number of segments.</summary>
     public static int Segments(string playlist) =>
         playlist.Split('\n').Count(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
-
-    /// <summary>True when the playlist has a discontinuity tag before its first segment.</summary>
-    public static bool StartsWithDiscontinuity(string playlist)
-    {
-        var text = playlist.Split("#EXTINF:", 2)[0];
-        return text.Contains("#EXT-X-DISCONTINUITY", StringComparison.Ordinal);
-    }
 }

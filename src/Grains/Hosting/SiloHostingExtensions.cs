@@ -106,6 +106,14 @@ public static class SiloHostingExtensions
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FfmpegOptions>, FfmpegOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        if (!services.Any(d => d.ServiceType == typeof(Storage.RetentionSweeper)))
+        {
+            services.AddSingleton<Storage.RetentionSweeper>();
+            services.AddHostedService(sp => sp.GetRequiredService<Storage.RetentionSweeper>());
+        }
         services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
 
         // The supervisor is a hosted service registered before the silo, so it stops after the silo has

@@ -5,6 +5,7 @@ using LiveStream.Media;
 using LiveStream.Media.Containers;
 using LiveStream.Options;
 using LiveStream.Sessions;
+using LiveStream.Storage;
 using LiveStream.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,7 @@ internal sealed partial class StreamGrain(
     IOptions<LiveStreamOptions> liveStreamOptions,
     IOptions<SessionOptions> sessionOptions,
     IOptions<LeaseOptions> leaseOptions,
+    IOptions<RetentionOptions> retentionOptions,
     ILeaseStore leases,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
@@ -315,6 +317,14 @@ internal sealed partial class StreamGrain(
             var reason = "unsupported media: " + ex.Message;
             await EndSessionAsync(SessionState.Failed, reason, CloseCodes.UnsupportedMedia);
             return new WriteResult(WriteOutcome.Closed, committed, CloseCodes.UnsupportedMedia, reason);
+        }
+        catch (IOException ex)
+        {
+            // A full disk (or a failing one) ends the session that cannot write; the bytes were not acknowledged.
+            var reason = "cannot write to disk: " + ex.Message;
+            LogDiskFailed(logger, _live.Record.Id, reason);
+            await EndSessionAsync(SessionState.Failed, reason, CloseCodes.SessionFailed);
+            return new WriteResult(WriteOutcome.Closed, committed, CloseCodes.SessionFailed, reason);
         }
 
         _live.Committed += data.Length;
@@ -647,6 +657,13 @@ internal sealed partial class StreamGrain(
             LeaseToken = lease.Current!.Token,
         };
         record.Sessions.Add(session);
+        if (retentionOptions.Value.Days > 0)
+        {
+            // Records of sessions past their retention go (their files are removed by the silo's sweeper).
+            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(retentionOptions.Value.Days);
+            record.Sessions.RemoveAll(s => s.EndedAt is { } ended && ended < cutoff);
+        }
+
         var excess = record.Sessions.Count - sessionOptions.Value.HistoryLimit;
         if (excess > 0)
         {
@@ -719,6 +736,11 @@ internal sealed partial class StreamGrain(
             return;
         }
 
+        if (_live is not null && await OverQuotaAsync(_live))
+        {
+            return;
+        }
+
         if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
         {
             var exitCode = await process.Exited;
@@ -757,6 +779,34 @@ internal sealed partial class StreamGrain(
         {
             await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal);
         }
+    }
+
+    /// <summary>
+    /// Measures the stream's disk use every <c>Retention:QuotaCheckInterval</c>; over <c>StreamQuotaBytes</c> the
+    /// live session fails with 4500, cleanly (FFmpeg finalises what it has). True when it ended the session.
+    /// </summary>
+    private async Task<bool> OverQuotaAsync(LiveSession live)
+    {
+        var retention = retentionOptions.Value;
+        var now = time.GetUtcNow();
+        if (retention.StreamQuotaBytes <= 0 || now < live.NextQuotaCheck)
+        {
+            return false;
+        }
+
+        live.NextQuotaCheck = now + retention.QuotaCheckInterval;
+        live.PriorBytes ??= SessionFiles.BytesOf(DataPath, state.State.Sessions.Where(s => s.Id != live.Record.Id).Select(s => s.Id));
+        var used = live.PriorBytes.Value + SessionFiles.BytesOf(DataPath, [live.Record.Id]);
+        if (used <= retention.StreamQuotaBytes)
+        {
+            return false;
+        }
+
+        var reason = $"disk quota exceeded: the stream's files take {used} bytes, its quota is {retention.StreamQuotaBytes}";
+        LogDiskFailed(logger, live.Record.Id, reason);
+        NotifyPublisher(live, CloseCodes.SessionFailed, "disk quota exceeded");
+        await EndSessionAsync(SessionState.Failed, reason, CloseCodes.SessionFailed);
+        return true;
     }
 
     /// <summary>
@@ -931,6 +981,12 @@ internal sealed partial class StreamGrain(
         public SessionPipeline Pipeline { get; } = pipeline;
 
         public long Committed { get; set; }
+
+        /// <summary>Bytes of the stream's other sessions' files, measured once per session for the quota.</summary>
+        public long? PriorBytes { get; set; }
+
+        /// <summary>When the quota is next checked.</summary>
+        public DateTimeOffset NextQuotaCheck { get; set; }
 
         /// <summary>When a dead FFmpeg is to be started again (backoff), or null.</summary>
         public DateTimeOffset? RestartDueAt { get; set; }
