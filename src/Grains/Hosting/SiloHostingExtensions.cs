@@ -125,6 +125,7 @@ public static class SiloHostingExtensions
         }
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        services.AddLiveStreamWebhooks();
 
         services.AddOptions<LeaseOptions>().BindConfiguration(LeaseOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>());

@@ -31,6 +31,7 @@ internal sealed partial class StreamGrain(
     ILocalSiloDetails localSilo,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     LiveStreamInstruments instruments,
+    Webhooks.ISessionEvents sessionEvents,
     TimeProvider time,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain
 {
@@ -60,6 +61,7 @@ internal sealed partial class StreamGrain(
             Outputs = [.. command.Outputs],
             Settings = command.Settings,
             CreatedAt = time.GetUtcNow(),
+            Webhook = command.Webhook,
         };
         await state.WriteStateAsync();
         return ToInfo();
@@ -82,6 +84,7 @@ internal sealed partial class StreamGrain(
             ReconnectWindowSeconds = command.ReconnectWindowSeconds ?? record.Settings.ReconnectWindowSeconds,
             DuplicatePolicy = command.DuplicatePolicy ?? record.Settings.DuplicatePolicy,
         };
+        record.Webhook = command.RemoveWebhook ? null : command.Webhook ?? record.Webhook;
         await state.WriteStateAsync();
         return ToInfo();
     }
@@ -242,6 +245,7 @@ internal sealed partial class StreamGrain(
             {
                 _live.Record.Reconnects++;
                 LogResumed(logger, _live.Record.Id, _live.Committed);
+                Emit(Webhooks.SessionEventTypes.Reconnected, _live.Record.Id);
             }
 
             _live.Record.State = SessionState.Active;
@@ -360,6 +364,7 @@ internal sealed partial class StreamGrain(
         _live.Observer = null;
         await state.WriteStateAsync();
         LogDisconnected(logger, _live.Record.Id, closeCode, window);
+        Emit(Webhooks.SessionEventTypes.Disconnected, _live.Record.Id, closeCode: closeCode);
     }
 
     public Task<SessionStatus?> GetSessionAsync(string sessionId)
@@ -675,6 +680,7 @@ internal sealed partial class StreamGrain(
 
         StartTick();
         LogSessionStarted(logger, sessionId, StreamId);
+        Emit(Webhooks.SessionEventTypes.Active, sessionId);
         return _live;
     }
 
@@ -747,6 +753,7 @@ internal sealed partial class StreamGrain(
             if (_live.RestartDueAt is null)
             {
                 LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+                EmitOutputFailed(_live.Record.Id, "ffmpeg", $"ffmpeg exited with code {exitCode}");
                 _live.Record.FfmpegLastError = process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}";
 
                 // Back off: the first restart is at once, then 1 s, 2 s, 4 s ... (at most 10 s) after each death.
@@ -889,6 +896,7 @@ internal sealed partial class StreamGrain(
         liveState.State = new LiveRecord();
         await liveState.WriteStateAsync(cancellationToken);
         LogSessionEnded(logger, live.Record.Id, endState, reason, live.Committed);
+        Emit(endState == SessionState.Failed ? Webhooks.SessionEventTypes.Failed : Webhooks.SessionEventTypes.Ended, live.Record.Id, reason, closeCode);
     }
 
     private WriteResult Closed(int epoch)
@@ -927,7 +935,7 @@ internal sealed partial class StreamGrain(
             SessionState.Disconnected => StreamState.Disconnected,
             _ => StreamState.Idle,
         };
-        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt);
+        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt, record.Webhook is { } webhook ? Webhooks.WebhookUrls.Redact(webhook.Url) : null);
     }
 
     private SessionStatus ToStatus(SessionRecord record)
