@@ -191,12 +191,6 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
     }
 }
 
-public sealed record CreatedStream(string Id, string Key, Uri IngestUrl)
-{
-    /// <summary>The same ingest URL on another gateway.</summary>
-    public Uri IngestUrlOn(Uri gateway) => new($"ws://{gateway.Authority}{IngestUrl.AbsolutePath}");
-}
-
 [CollectionDefinition(Name)]
 public sealed class ProcessCluster : ICollectionFixture<LiveStreamProcesses>
 {

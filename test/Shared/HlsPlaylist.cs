@@ -17,4 +17,24 @@ public static class HlsPlaylist
     /// <summary>Number of segments.</summary>
     public static int Segments(string playlist) =>
         playlist.Split('\n').Count(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
+
+    /// <summary>Each segment's URI with the <c>#EXT-X-DISCONTINUITY</c> tags above it, in playlist order.</summary>
+    public static IReadOnlyList<(string Uri, int Discontinuities)> SegmentUris(string playlist)
+    {
+        var segments = new List<(string, int)>();
+        var discontinuities = 0;
+        foreach (var line in playlist.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line == "#EXT-X-DISCONTINUITY")
+            {
+                discontinuities++;
+            }
+            else if (!line.StartsWith('#'))
+            {
+                segments.Add((line, discontinuities));
+            }
+        }
+
+        return segments;
+    }
 }
