@@ -55,7 +55,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
         Assert.Equal("ended", ended.GetProperty("state").GetString());
         Assert.Equal(1, ended.GetProperty("reconnects").GetInt32());
         Assert.Equal(1, (await cluster.GetJsonAsync($"/api/streams/{stream.Id}/sessions")).GetArrayLength());
-        Assert.False(ProcessProbe.IsRunning(pid));
+        await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), TimeSpan.FromSeconds(60), "FFmpeg to finish its graceful stop");
 
         var archive = await cluster.Api.GetByteArrayAsync($"/api/sessions/{sessionId}/archive");
         Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
@@ -188,7 +188,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
 
         var ended = await cluster.WaitForSessionStateAsync(publisher.SessionId, "ended");
         Assert.Equal("reconnect window expired", ended.GetProperty("endReason").GetString());
-        Assert.False(ProcessProbe.IsRunning(pid));
+        await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), TimeSpan.FromSeconds(60), "FFmpeg to finish its graceful stop");
         var playlist = await new HttpClient().GetStringAsync(new Uri(cluster.GatewayUrl, ended.GetProperty("hlsUrl").GetString()!));
         Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
     }
@@ -256,7 +256,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
             Assert.Equal("ended", ended.GetProperty("state").GetString());
             Assert.Equal(10, ended.GetProperty("reconnects").GetInt32());
             Assert.Single(pids.Distinct());
-            Assert.False(ProcessProbe.IsRunning(pids[0]));
+            await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pids[0]), TimeSpan.FromSeconds(60), "FFmpeg to finish its graceful stop");
             var archive = await cluster.Api.GetByteArrayAsync($"/api/sessions/{sessionId}/archive");
             Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
         }

@@ -24,21 +24,7 @@ public sealed class SiloDeathEndToEndTests : IAsyncLifetime
             $"--LiveStream:AdminToken={_token}", $"--LiveStream:DataPath={_dataPath}",
             $"--LiveStream:Cluster:SiloPort={FreePort.Next()}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}",
         ]);
-        using var http = new HttpClient();
-        await Eventually.HoldsAsync(
-            () =>
-            {
-                try
-                {
-                    return http.GetAsync(new Uri(_url, "/health/ready")).GetAwaiter().GetResult().IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(90),
-            "the embedded process to be ready");
+        await ClusterApi.WaitReadyAsync(new Uri(_url, "/health/ready"));
     }
 
     public async Task DisposeAsync()

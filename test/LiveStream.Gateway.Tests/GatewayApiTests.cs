@@ -90,7 +90,15 @@ public sealed class GatewayApiTests(GatewayFactory factory)
         using var http = factory.CreateClient();
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
-        await Eventually.HoldsAsync(() => http.GetAsync("/health/ready").GetAwaiter().GetResult().IsSuccessStatusCode, TimeSpan.FromSeconds(30), "ready");
+        await Eventually.ReturnsAsync(
+            async () =>
+            {
+                using var ready = await http.GetAsync("/health/ready");
+                return ready.IsSuccessStatusCode;
+            },
+            ok => ok,
+            TimeSpan.FromSeconds(30),
+            "ready");
     }
 
     [Fact(Timeout = 60_000)]

@@ -40,7 +40,7 @@ public sealed class RealFfmpegTests : IAsyncLifetime
         await StreamFactory.WriteAllAsync(grain, session.Epoch, capture.ChunkSizes[0], capture.Chunks().Skip(1));
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
 
-        Assert.False(ProcessProbe.IsRunning(pid));
+        await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), TimeSpan.FromSeconds(60), "FFmpeg to finish its graceful stop");
         var playlist = await File.ReadAllTextAsync(Path.Combine(SessionPipeline.HlsDirectory(_dataPath, session.SessionId!), "index.m3u8"));
         Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
         Assert.Equal(SessionState.Ended, (await grain.GetSessionAsync(session.SessionId!))!.State);
