@@ -106,6 +106,8 @@ public static class SiloHostingExtensions
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FfmpegOptions>, FfmpegOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.AddOptions<SimulcastOptions>().BindConfiguration(SimulcastOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulcastOptions>, SimulcastOptionsValidator>());
         services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
 
         // The supervisor is a hosted service registered before the silo, so it stops after the silo has
@@ -117,6 +119,8 @@ public static class SiloHostingExtensions
         }
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        services.TryAddSingleton<SimulcastContext>();
+        services.TryAddSingleton(TimeProvider.System);
 
         services.AddOptions<LeaseOptions>().BindConfiguration(LeaseOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>());
