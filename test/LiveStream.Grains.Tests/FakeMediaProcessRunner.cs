@@ -26,7 +26,7 @@ public sealed class FakeMediaProcessRunner : IMediaProcessRunner
             return Task.FromException<IMediaProcess>(failure);
         }
 
-        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input, onLive: spec.OnLive);
+        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input, onLive: spec.OnLive, exitAtEndOfInput: true);
         Add(Relays, (spec.SessionId, spec.Index), process);
         return Task.FromResult<IMediaProcess>(process);
     }
@@ -82,11 +82,11 @@ public sealed class FakeMediaProcess : IMediaProcess
     private readonly System.IO.Pipelines.Pipe _stdout = new();
     private readonly Action? _onLive;
 
-    public FakeMediaProcess(int id, SessionBuffer input, Func<Stream, CancellationToken, Task>? stdout = null, Action? onLive = null)
+    public FakeMediaProcess(int id, SessionBuffer input, Func<Stream, CancellationToken, Task>? stdout = null, Action? onLive = null, bool exitAtEndOfInput = false)
     {
         Id = id;
         _onLive = onLive;
-        _pump = PumpAsync(input);
+        _pump = PumpAsync(input, exitAtEndOfInput);
         StdoutRead = stdout is null ? Task.CompletedTask : stdout(_stdout.Reader.AsStream(), CancellationToken.None);
         _ = _exited.Task.ContinueWith(_ => _stdout.Writer.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
@@ -95,7 +95,7 @@ public sealed class FakeMediaProcess : IMediaProcess
     public Task StdoutRead { get; }
 
     /// <summary>Writes to this process's stdout, as the encoder writes its FLV stream.</summary>
-    public async Task WriteStdoutAsync(ReadOnlyMemory<byte> data) => await _stdout.Writer.WriteAsync(data);
+    public async Task WriteStdoutAsync(byte[] data) => await _stdout.Writer.WriteAsync(data);
 
     /// <summary>A relay reports that media flows to its target.</summary>
     public void GoLive() => _onLive?.Invoke();
@@ -148,11 +148,16 @@ public sealed class FakeMediaProcess : IMediaProcess
         return ValueTask.CompletedTask;
     }
 
-    private async Task PumpAsync(SessionBuffer input)
+    private async Task PumpAsync(SessionBuffer input, bool exitAtEndOfInput)
     {
         try
         {
             await input.DrainToAsync(_stdin, _kill.Token);
+            if (exitAtEndOfInput)
+            {
+                // Like a relay FFmpeg: the end of its input ends it.
+                _exited.TrySetResult(0);
+            }
         }
         catch (OperationCanceledException)
         {

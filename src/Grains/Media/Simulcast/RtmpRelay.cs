@@ -226,7 +226,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
                 {
                     var exitCode = await process.Exited.WaitAsync(cancellationToken);
                     wasLive = _state == OutputState.Live;
-                    _lastError = process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}";
+                    _lastError = SecretRedactor.Redact(process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}");
                 }
                 finally
                 {
