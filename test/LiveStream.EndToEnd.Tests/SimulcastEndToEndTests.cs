@@ -85,6 +85,14 @@ public sealed class SimulcastEndToEndTests(LiveStreamProcesses cluster) : IAsync
         await publisher.EndAsync();
         await cluster.WaitForSessionStateAsync(sessionId, "ended");
         await Eventually.HoldsAsync(() => relays.All(pid => !ProcessProbe.IsRunning(pid)), Timeout, "no relay left after the session");
+        foreach (var file in new[] { "a1.flv", "b.flv", "a2.flv" })
+        {
+            // What each receiver wrote is H.264 + AAC as the encoder made it once for every target.
+            var probe = await ProbeResult.RunAsync(Path.Combine(_folder, file));
+            Assert.Equal(["h264"], probe.VideoCodecs);
+            Assert.Equal(["aac"], probe.AudioCodecs);
+        }
+
         var all = string.Join('\n', cluster.AllOutput);
         Assert.DoesNotContain(keyA, all, StringComparison.Ordinal);
         Assert.DoesNotContain(keyB, all, StringComparison.Ordinal);
