@@ -58,8 +58,8 @@ public sealed partial class MediaProcessSupervisor : IHostedService, IDisposable
 
     public void Dispose()
     {
+        // _stopping is not disposed: it has no timer, and late callers (a relay loop ending) may still read its token.
         _launches.CompleteAdding();
-        _stopping.Dispose();
     }
 
     /// <summary>
