@@ -2,15 +2,33 @@
 # Benchmarks. Quick mode (default, a few minutes on 2 cores): BenchmarkDotNet short runs of the hot paths and the
 # whole-system CPU harness. --full: BenchmarkDotNet's default (longer, steadier) runs. Prints a markdown report and
 # writes it, with the method, to docs/benchmarks.md.
+#
+# Failover gaps (a real Redis + 2 silos + 2 gateways cluster, four faults, $GAPS_RUNS runs each, default 10: about
+# 25 minutes) run only when asked: --gaps adds them to the run, --gaps-only runs them alone and replaces only that
+# section of docs/benchmarks.md. Without either, the previous "Failover gaps" section is kept as it was, with its
+# own date. GAPS_RUNS=N changes the run count, GAPS_SCENARIOS=silo-kill,... the scenarios (default all four:
+# silo-kill, silo-term, gateway-drain, ffmpeg-kill); GAPS_LOGS=DIR keeps the cluster's logs.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 mode=quick
-[[ "${1:-}" == "--full" ]] && mode=full
+gaps=keep
+for arg in "$@"; do
+  case "$arg" in
+    --full) mode=full ;;
+    --gaps) gaps=run ;;
+    --gaps-only) gaps=only ;;
+    *) echo "usage: $0 [--full] [--gaps | --gaps-only]" >&2; exit 2 ;;
+  esac
+done
+gaps_runs=${GAPS_RUNS:-10}
 
-if ! command -v ffmpeg >/dev/null 2>&1; then
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+[[ $gaps != keep ]] && ! command -v redis-server >/dev/null 2>&1 && need+=(redis-server)
+if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -19,6 +37,79 @@ dotnet build LiveStream.sln -c Release -nologo -v quiet
 bench=test/LiveStream.Benchmarks/bin/Release/net10.0/LiveStream.Benchmarks.dll
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+machine() {
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores), memory $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "- .NET SDK $(dotnet --version), $(ffmpeg -version | head -n1 | cut -d' ' -f1-3)$(command -v redis-server >/dev/null 2>&1 && echo ", $(redis-server --version | cut -d' ' -f1-3)")"
+}
+
+# The "Failover gaps" section: measured now, or kept from the current report.
+if [[ $gaps == keep ]]; then
+  [[ -f docs/benchmarks.md ]] && sed -n '/^## Failover gaps/,$p' docs/benchmarks.md > "$work/gaps-section.md"
+  touch "$work/gaps-section.md"
+else
+  echo "== failover gaps ($gaps_runs runs per scenario)"
+  started=$(date +%s)
+  # GAPS_LOGS=DIR keeps every process's log (with timed lines) for a look at a run.
+  dotnet "$bench" gaps --runs "$gaps_runs" --out "$work/gaps.md" ${GAPS_LOGS:+--logs "$GAPS_LOGS"} ${GAPS_SCENARIOS:+--scenarios "$GAPS_SCENARIOS"}
+  minutes=$(( ($(date +%s) - started + 30) / 60 ))
+  {
+    echo "## Failover gaps"
+    echo
+    echo "Written by \`./bench.sh $*\` on $(date -u +%Y-%m-%d) ($gaps_runs runs per scenario, $minutes min), on:"
+    echo
+    machine
+    echo
+    cat <<'METHOD'
+How long output stops when a process of the cluster goes away, on real processes on loopback ports (the
+end-to-end tests' `RedisCluster`): redis-server with append-only persistence (membership, grain storage, stream
+leases), two silos, two stateless gateways (`HostSilo=false`) and real FFmpeg, all sharing one data folder.
+Each run creates a fresh stream (HLS and archive outputs) and publishes a real browser capture over
+`livestream.v1`, chunk by chunk at the times the browser produced them (`h264-opus-mkv`: H.264 passed
+through, Opus to AAC). When the first chunk due at or
+after 6 s is due, every earlier byte is acknowledged, FFmpeg runs and the playlist lists a segment, the harness
+injects the fault, then sends that chunk. The publisher goes on as a browser client should: when its socket
+closes it reconnects at once through the other gateway (then every 200 ms while refused, e.g. with 4503) and
+resends from `hello.resumeFrom`; chunks that fell due meanwhile are sent as fast as the socket takes them.
+
+1. **silo kill -9**: `kill -9` of the silo that the session's status names (`silo`). Its FFmpeg dies with it.
+2. **silo SIGTERM**: graceful shutdown of that silo.
+3. **gateway drain**: SIGTERM of the gateway carrying the publisher's socket; it closes the socket with 1012.
+4. **FFmpeg kill -9**: `kill -9` of the session's FFmpeg (`ffmpeg.pid`); the session starts a new one.
+
+A stopped silo or gateway is replaced by a new process after its run, so every run starts with two of each.
+The fault's time is taken once the signal is delivered (the `kill` call has returned).
+
+- **(a) ingest stall**: for each chunk due in the 5 s after the fault, the time from when it was due (or from the
+  fault, if later) to the first acknowledgement that covers it: an `ack`, or a reconnect's `hello` whose
+  `resumeFrom` is past it; (a) is the longest of these. The chunk due at the fault is sent right after it, so
+  (a) is at least "fault → first acknowledgement of new bytes", and it also catches a stall that starts later,
+  as in a graceful shutdown, where the old silo still acknowledges for a few hundred ms before it hands off.
+- **(b) output flowing**: fault → the first segment listed in the session's playlist (`hls/{sessionId}/index.m3u8`,
+  which FFmpeg renames into place) by the FFmpeg that replaced the stopped one (after an `#EXT-X-DISCONTINUITY`
+  that was not there at the fault); for the gateway drain, where the session's FFmpeg goes on, the first segment
+  listed after the fault. The playlist is polled every 20 ms. A segment ends at a keyframe (1 s apart in the
+  capture) once it holds `HlsSegmentSeconds` (2 s), so a new FFmpeg needs about 2 s of media before its first
+  segment. In the drain, FFmpeg can list a segment from media it had before the fault, so (b) can be shorter
+  than (a) there.
+- **ok run**: (a) and (b) seen, and nothing lost: every `hello` named the same session, the stream has that
+  one session, `end` was answered with 1000, and `GET /api/sessions/{id}/archive` is the capture byte for
+  byte (SHA-256). Median and max are over the ok runs; every run is listed with its notes below the table.
+
+METHOD
+    cat "$work/gaps.md"
+    echo
+  } > "$work/gaps-section.md"
+fi
+
+if [[ $gaps == only ]]; then
+  touch docs/benchmarks.md
+  rest=$(sed '/^## Failover gaps/,$d' docs/benchmarks.md)
+  { [[ -n $rest ]] && printf '%s\n\n' "$rest"; cat "$work/gaps-section.md"; } > docs/benchmarks.md.new
+  mv docs/benchmarks.md.new docs/benchmarks.md
+  cat "$work/gaps-section.md"
+  exit 0
+fi
 
 echo "== micro-benchmarks ($mode)"
 args=(micro --filter '*' --artifacts "$work/bdn")
@@ -35,8 +126,7 @@ dotnet "$bench" cpu --out "$work/cpu.md"
   echo
   echo "## Machine and versions"
   echo
-  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores), memory $(free -g | awk '/Mem:/{print $2}') GiB"
-  echo "- .NET SDK $(dotnet --version), $(ffmpeg -version | head -n1 | cut -d' ' -f1-3)"
+  machine
   echo
   echo "## Hot paths (BenchmarkDotNet, in-process toolchain)"
   echo
@@ -55,6 +145,10 @@ dotnet "$bench" cpu --out "$work/cpu.md"
   echo "is FFmpeg alone, reading the same capture at the same pace from a pipe with the same arguments."
   echo
   cat "$work/cpu.md"
+  if [[ -s "$work/gaps-section.md" ]]; then
+    echo
+    cat "$work/gaps-section.md"
+  fi
 } > docs/benchmarks.md.new
 mv docs/benchmarks.md.new docs/benchmarks.md
 cat docs/benchmarks.md

@@ -3,11 +3,17 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using LiveStream.Benchmarks;
+using LiveStream.Benchmarks.Gaps;
 
-// Usage: micro [--full] [BenchmarkDotNet args] | cpu
+// Usage: micro [--full] [BenchmarkDotNet args] | cpu | gaps [options, see GapOptions]
 if (args.Length > 0 && args[0] == "cpu")
 {
     return await StreamCpuHarness.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "gaps")
+{
+    return await FailoverGapHarness.RunAsync(args[1..]);
 }
 
 var rest = args.SkipWhile(a => a == "micro").ToArray();

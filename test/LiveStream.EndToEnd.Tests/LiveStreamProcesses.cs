@@ -134,8 +134,12 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
     public async Task<(ManagedProcess Process, Uri Url)> StartExtraGatewayAsync(string name, params string[] settings)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        return (await StartGatewayAsync(name, url, [.. _shared, .. settings]), url);
+        return (await StartExtraGatewayAsync(name, url, settings), url);
     }
+
+    /// <summary>Another gateway whose plain HTTP address (health) is <paramref name="url"/>, for settings that name it (Kestrel endpoints).</summary>
+    public Task<ManagedProcess> StartExtraGatewayAsync(string name, Uri url, params string[] settings) =>
+        StartGatewayAsync(name, url, [.. _shared, .. settings]);
 
     private async Task<ManagedProcess> StartGatewayAsync(string name, Uri url, string[] shared)
     {
@@ -185,12 +189,6 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
 
         throw new TimeoutException($"{process.Name} not ready at {ready}:\n{process.Tail()}");
     }
-}
-
-public sealed record CreatedStream(string Id, string Key, Uri IngestUrl)
-{
-    /// <summary>The same ingest URL on another gateway.</summary>
-    public Uri IngestUrlOn(Uri gateway) => new($"ws://{gateway.Authority}{IngestUrl.AbsolutePath}");
 }
 
 [CollectionDefinition(Name)]

@@ -12,17 +12,23 @@ public sealed class RedisCluster : IAsyncDisposable
 {
     private readonly List<ManagedProcess> _processes = [];
     private readonly Dictionary<string, ManagedProcess> _silos = [];
+    private readonly Dictionary<string, Uri> _siloHealth = [];
     private readonly List<Uri> _gateways = [];
+    private readonly Dictionary<Uri, ManagedProcess> _gatewayProcesses = [];
+    private readonly string[] _shared;
 
-    private RedisCluster(string dataPath, RedisServer redis)
+    private RedisCluster(string dataPath, RedisServer redis, string[] shared)
     {
         DataPath = dataPath;
         Redis = redis;
+        _shared = shared;
     }
 
     public string DataPath { get; }
 
     public RedisServer Redis { get; }
+
+    public string AdminToken { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     /// <summary>Silo processes by their silo endpoint, <c>127.0.0.1:{port}</c> (a session's <c>silo</c> starts with it).</summary>
     public IReadOnlyDictionary<string, ManagedProcess> Silos => _silos;
@@ -40,40 +46,97 @@ public sealed class RedisCluster : IAsyncDisposable
     {
         var dataPath = Directory.CreateTempSubdirectory($"livestream-{name}-").FullName;
         Directory.CreateDirectory(Path.Combine(dataPath, "redis"));
-        var cluster = new RedisCluster(dataPath, await RedisServer.StartAsync(Path.Combine(dataPath, "redis")));
-        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var redis = await RedisServer.StartAsync(Path.Combine(dataPath, "redis"));
         string[] shared =
         [
-            $"--ConnectionStrings:Redis={cluster.Redis.ConnectionString}",
+            $"--ConnectionStrings:Redis={redis.ConnectionString}",
             $"--LiveStream:DataPath={dataPath}",
             $"--LiveStream:Cluster:ClusterId={name}-{Guid.NewGuid():N}",
             "--LiveStream:Ffmpeg:Preset=ultrafast",
             "--LiveStream:Ingest:ConnectionsPerWindow=1000000",
             .. settings,
         ];
-        for (var i = 0; i < silos; i++)
+        var cluster = new RedisCluster(dataPath, redis, shared);
+        try
         {
-            var siloPort = FreePort.Next();
-            var http = FreePort.Next();
-            var silo = ManagedProcess.Start($"silo{i}", "dotnet",
-                [RepoPaths.ProgramDll("Silo"), .. shared, "--urls", $"http://127.0.0.1:{http}", $"--LiveStream:Cluster:SiloPort={siloPort}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}"]);
-            cluster._processes.Add(silo);
-            cluster._silos[$"127.0.0.1:{siloPort}"] = silo;
-            await ClusterApi.WaitReadyAsync(new Uri($"http://127.0.0.1:{http}/health/ready"));
+            for (var i = 0; i < silos; i++)
+            {
+                await cluster.AddSiloAsync();
+            }
+
+            for (var i = 0; i < gateways; i++)
+            {
+                await cluster.AddGatewayAsync();
+            }
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
         }
 
-        for (var i = 0; i < gateways; i++)
-        {
-            var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-            cluster._processes.Add(ManagedProcess.Start($"gateway{i}", "dotnet",
-                [RepoPaths.ProgramDll("Gateway"), .. shared, "--urls", url.ToString().TrimEnd('/'), "--LiveStream:Gateway:HostSilo=false", $"--LiveStream:AdminToken={token}"]));
-            await ClusterApi.WaitReadyAsync(new Uri(url, "/health/ready"));
-            cluster._gateways.Add(url);
-        }
-
-        cluster.Api = new HttpClient { BaseAddress = cluster._gateways[0], Timeout = TimeSpan.FromSeconds(60) };
-        cluster.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        cluster.Api = cluster.ApiOn(cluster._gateways[0]);
         return cluster;
+    }
+
+    /// <summary>Starts one more silo (on new ports) and waits until it is ready.</summary>
+    public async Task<ManagedProcess> AddSiloAsync()
+    {
+        var siloPort = FreePort.Next();
+        var http = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var silo = Start("silo", "Silo", ["--urls", http.ToString().TrimEnd('/'), $"--LiveStream:Cluster:SiloPort={siloPort}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}"]);
+        var endpoint = $"127.0.0.1:{siloPort}";
+        _silos[endpoint] = silo;
+        _siloHealth[endpoint] = new Uri(http, "/health/ready");
+        await ClusterApi.WaitReadyAsync(_siloHealth[endpoint]);
+        return silo;
+    }
+
+    /// <summary>Starts one more standalone gateway (on a new port) and waits until it is ready.</summary>
+    public async Task<Uri> AddGatewayAsync()
+    {
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var gateway = Start("gateway", "Gateway", ["--urls", url.ToString().TrimEnd('/'), "--LiveStream:Gateway:HostSilo=false", $"--LiveStream:AdminToken={AdminToken}"]);
+        _gateways.Add(url);
+        _gatewayProcesses[url] = gateway;
+        await ClusterApi.WaitReadyAsync(new Uri(url, "/health/ready"));
+        return url;
+    }
+
+    /// <summary>The gateway process behind a gateway address.</summary>
+    public ManagedProcess GatewayProcess(Uri gateway) => _gatewayProcesses[gateway];
+
+    /// <summary>A new admin API client on <paramref name="gateway"/>, with the admin token.</summary>
+    public HttpClient ApiOn(Uri gateway)
+    {
+        var api = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return api;
+    }
+
+    /// <summary>Leaves a silo or gateway that is being stopped out of <see cref="Silos"/>, <see cref="Gateways"/> and <see cref="WaitReadyAsync"/>; it is still killed on dispose.</summary>
+    public void Forget(ManagedProcess process)
+    {
+        foreach (var (endpoint, _) in _silos.Where(s => s.Value == process).ToList())
+        {
+            _silos.Remove(endpoint);
+            _siloHealth.Remove(endpoint);
+        }
+
+        foreach (var (url, _) in _gatewayProcesses.Where(g => g.Value == process).ToList())
+        {
+            _gatewayProcesses.Remove(url);
+            _gateways.Remove(url);
+        }
+    }
+
+    /// <summary>Waits until every silo and gateway answers <c>/health/ready</c>.</summary>
+    public async Task WaitReadyAsync()
+    {
+        foreach (var ready in _siloHealth.Values.Concat(_gateways.Select(g => new Uri(g, "/health/ready"))))
+        {
+            await ClusterApi.WaitReadyAsync(ready);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -86,5 +149,13 @@ public sealed class RedisCluster : IAsyncDisposable
 
         await Redis.DisposeAsync();
         Directory.Delete(DataPath, recursive: true);
+    }
+
+    private ManagedProcess Start(string kind, string project, string[] arguments)
+    {
+        var count = _processes.Count(p => p.Name.StartsWith(kind, StringComparison.Ordinal));
+        var process = ManagedProcess.Start($"{kind}{count}", "dotnet", [RepoPaths.ProgramDll(project), .. _shared, .. arguments]);
+        _processes.Add(process);
+        return process;
     }
 }

@@ -116,12 +116,16 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
             if (moved.Contains(live.SessionId))
             {
                 var text = await File.ReadAllTextAsync(playlist);
-                Assert.Equal(1, HlsPlaylist.DiscontinuitiesBetweenSegments(text));
+                // One new FFmpeg took the playlist over; when the old one had written no segment yet (a busy
+                // machine), the new one started the playlist itself.
+                Assert.InRange(HlsPlaylist.DiscontinuitiesBetweenSegments(text), segmentsAtFault[live.SessionId] > 0 ? 1 : 0, 1);
                 Assert.True(HlsPlaylist.Segments(text) > segmentsAtFault[live.SessionId], "the playlist went on growing");
             }
             else
             {
-                Assert.Equal(0, HlsPlaylist.DiscontinuitiesBetweenSegments(await File.ReadAllTextAsync(playlist)));
+                // A session on the surviving silo is re-activated too when its grain-directory entry lived on the
+                // stopped silo (Orleans' directory): then its outputs go on after one discontinuity, never more.
+                Assert.InRange(HlsPlaylist.DiscontinuitiesBetweenSegments(await File.ReadAllTextAsync(playlist)), 0, 1);
             }
         }
     }

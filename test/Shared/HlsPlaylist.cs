@@ -18,10 +18,23 @@ public static class HlsPlaylist
     public static int Segments(string playlist) =>
         playlist.Split('\n').Count(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
 
-    /// <summary>True when the playlist has a discontinuity tag before its first segment.</summary>
-    public static bool StartsWithDiscontinuity(string playlist)
+    /// <summary>Each segment's URI with the <c>#EXT-X-DISCONTINUITY</c> tags above it, in playlist order.</summary>
+    public static IReadOnlyList<(string Uri, int Discontinuities)> SegmentUris(string playlist)
     {
-        var text = playlist.Split("#EXTINF:", 2)[0];
-        return text.Contains("#EXT-X-DISCONTINUITY", StringComparison.Ordinal);
+        var segments = new List<(string, int)>();
+        var discontinuities = 0;
+        foreach (var line in playlist.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line == "#EXT-X-DISCONTINUITY")
+            {
+                discontinuities++;
+            }
+            else if (!line.StartsWith('#'))
+            {
+                segments.Add((line, discontinuities));
+            }
+        }
+
+        return segments;
     }
 }

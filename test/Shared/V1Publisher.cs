@@ -11,6 +11,7 @@ public sealed class V1Publisher : IAsyncDisposable
     private readonly WebSocket _socket;
     private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
     private Task<WebSocketReceiveResult?> _receive = null!;
+    private Action<long>? _onAck;
     private long _acked;
 
     public JsonElement Hello { get; private set; }
@@ -25,43 +26,74 @@ public sealed class V1Publisher : IAsyncDisposable
 
     private V1Publisher(WebSocket socket) => _socket = socket;
 
-    /// <summary>Connects over the network.</summary>
-    public static Task<V1Publisher> ConnectAsync(Uri url) =>
-        ConnectAsync(async cancellationToken =>
-        {
-            var socket = new ClientWebSocket();
-            socket.Options.AddSubProtocol("livestream.v1");
-            try
+    /// <summary>Connects over the network. <paramref name="onAck"/> sees every ack's offset as it arrives.</summary>
+    public static Task<V1Publisher> ConnectAsync(Uri url, Action<long>? onAck = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(
+            async token =>
             {
-                await socket.ConnectAsync(url, cancellationToken);
-                return socket;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        });
+                var socket = new ClientWebSocket();
+                socket.Options.AddSubProtocol("livestream.v1");
+                try
+                {
+                    await socket.ConnectAsync(url, token);
+                    return socket;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+            onAck,
+            cancellationToken);
 
-    /// <summary>Connects with <paramref name="connect"/> (a test server's client), which must ask for <c>livestream.v1</c>.</summary>
-    public static async Task<V1Publisher> ConnectAsync(Func<CancellationToken, Task<WebSocket>> connect)
+    /// <summary>
+    /// Connects with <paramref name="connect"/> (a test server's client), which must ask for <c>livestream.v1</c>,
+    /// and reads <c>hello</c>. A refusal (the server closes before <c>hello</c>, e.g. 4503) throws
+    /// <see cref="PublisherRefusedException"/> with the close code; the socket is disposed on any failure.
+    /// </summary>
+    public static async Task<V1Publisher> ConnectAsync(Func<CancellationToken, Task<WebSocket>> connect, Action<long>? onAck = null, CancellationToken cancellationToken = default)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var publisher = new V1Publisher(await connect(timeout.Token));
-        Assert.Equal("livestream.v1", publisher._socket.SubProtocol);
-        publisher._receive = publisher.ReceiveAsync();
-        publisher.Hello = await publisher._messages.Reader.ReadAsync(timeout.Token);
-        Assert.Equal("hello", publisher.Hello.GetProperty("type").GetString());
-        return publisher;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var publisher = new V1Publisher(await connect(timeout.Token)) { _onAck = onAck };
+        try
+        {
+            if (publisher._socket.SubProtocol != "livestream.v1")
+            {
+                throw new InvalidOperationException($"subprotocol {publisher._socket.SubProtocol ?? "(none)"} instead of livestream.v1");
+            }
+
+            publisher._receive = publisher.ReceiveAsync();
+            if (!await publisher._messages.Reader.WaitToReadAsync(timeout.Token))
+            {
+                var close = await publisher._receive;
+                throw new PublisherRefusedException((int?)close?.CloseStatus, close?.CloseStatusDescription);
+            }
+
+            publisher.Hello = await publisher._messages.Reader.ReadAsync(timeout.Token);
+            if (publisher.Hello.GetProperty("type").GetString() != "hello")
+            {
+                throw new InvalidOperationException($"first message is not hello: {publisher.Hello}");
+            }
+
+            return publisher;
+        }
+        catch
+        {
+            publisher._socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Sends <paramref name="payload"/> as the bytes at <paramref name="offset"/>.</summary>
-    public async Task SendAsync(long offset, ReadOnlyMemory<byte> payload)
+    public async Task SendAsync(long offset, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         var message = new byte[8 + payload.Length];
         BinaryPrimitives.WriteInt64BigEndian(message, offset);
         payload.CopyTo(message.AsMemory(8));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
         await _socket.SendAsync(message, WebSocketMessageType.Binary, true, timeout.Token);
     }
 
@@ -112,6 +144,7 @@ public sealed class V1Publisher : IAsyncDisposable
                 {
                     var offset = json.GetProperty("offset").GetInt64();
                     Interlocked.Exchange(ref _acked, Math.Max(Interlocked.Read(ref _acked), offset));
+                    _onAck?.Invoke(offset);
                 }
                 else
                 {

@@ -8,7 +8,14 @@ public sealed record CreateStreamRequest(
     string? Name,
     IReadOnlyList<OutputRequest>? Outputs,
     int? ReconnectWindowSeconds,
-    string? DuplicatePolicy);
+    string? DuplicatePolicy,
+    WebhookRequest? Webhook = null);
+
+/// <summary>A stream's own webhook receiver: <c>{"url":"https://...","secret":"..."}</c>; the secret is optional.</summary>
+public sealed record WebhookRequest(string? Url, string? Secret);
+
+/// <summary>A stream's webhook as the API shows it: the URL with its query masked; the secret only in the response that set it.</summary>
+public sealed record WebhookResponse(string Url, string? Secret);
 
 /// <summary>One output as a client writes it: <c>{"type":"rtmp","url":"rtmps://..."}</c>.</summary>
 public sealed record OutputRequest(string? Type, string? Url);
@@ -26,7 +33,8 @@ public sealed record StreamCreatedResponse(
     string State,
     int ReconnectWindowSeconds,
     string DuplicatePolicy,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    WebhookResponse? Webhook);
 
 /// <summary>Answer of <c>POST /api/streams/{id}/rotate-key</c>: the new key, shown this once.</summary>
 public sealed record KeyRotatedResponse(string Id, string StreamKey, string IngestUrl);
@@ -40,7 +48,8 @@ public sealed record StreamResponse(
     string? CurrentSessionId,
     int ReconnectWindowSeconds,
     string DuplicatePolicy,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    WebhookResponse? Webhook)
 {
     public static StreamResponse From(StreamInfo info) => new(
         info.Id,
@@ -50,7 +59,8 @@ public sealed record StreamResponse(
         info.CurrentSessionId,
         info.Settings.ReconnectWindowSeconds,
         ApiMapping.Name(info.Settings.DuplicatePolicy),
-        info.CreatedAt);
+        info.CreatedAt,
+        info.WebhookUrl is null ? null : new WebhookResponse(info.WebhookUrl, null));
 }
 
 /// <summary>A session as the API shows it.</summary>

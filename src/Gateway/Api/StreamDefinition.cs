@@ -11,9 +11,13 @@ internal sealed record StreamDefinition(
     IReadOnlyList<OutputSpec>? Outputs,
     int? ReconnectWindowSeconds,
     DuplicatePolicy? DuplicatePolicy,
-    IReadOnlyList<string> Errors)
+    IReadOnlyList<string> Errors,
+    WebhookSpec? Webhook = null,
+    bool RemoveWebhook = false)
 {
     private const int MaxNameLength = 200;
+    private const int MaxWebhookUrlLength = 2000;
+    private const int MaxWebhookSecretLength = 200;
 
     public static StreamDefinition Parse(CreateStreamRequest? body, bool update)
     {
@@ -51,6 +55,33 @@ internal sealed record StreamDefinition(
             }
         }
 
-        return new StreamDefinition(name, outputs, window, policy, errors);
+        var (webhook, removeWebhook) = ParseWebhook(body?.Webhook, errors);
+        return new StreamDefinition(name, outputs, window, policy, errors, webhook, removeWebhook);
+    }
+
+    /// <summary>A webhook with a URL sets the receiver (a secret is generated when none is given); one without a URL removes it.</summary>
+    private static (WebhookSpec? Webhook, bool Remove) ParseWebhook(WebhookRequest? request, List<string> errors)
+    {
+        if (request is null)
+        {
+            return (null, false);
+        }
+
+        if (string.IsNullOrEmpty(request.Url))
+        {
+            return (null, true);
+        }
+
+        if (request.Url.Length > MaxWebhookUrlLength || !LiveStream.Webhooks.WebhookUrls.IsValid(request.Url))
+        {
+            errors.Add($"webhook.url must be an absolute http or https URL of at most {MaxWebhookUrlLength} characters.");
+        }
+
+        if (request.Secret is { } secret && (secret.Length < LiveStream.Webhooks.WebhookSignature.MinSecretLength || secret.Length > MaxWebhookSecretLength))
+        {
+            errors.Add($"webhook.secret must be {LiveStream.Webhooks.WebhookSignature.MinSecretLength} to {MaxWebhookSecretLength} characters (or left out to have one generated).");
+        }
+
+        return (new WebhookSpec(request.Url, request.Secret ?? LiveStream.Webhooks.WebhookUrls.NewSecret()), false);
     }
 }

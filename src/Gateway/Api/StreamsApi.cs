@@ -39,7 +39,7 @@ public static class StreamsApi
         var key = StreamKeys.NewKey();
         var hash = StreamKeys.Hash(key);
         var settings = new StreamSettings(definition.ReconnectWindowSeconds!.Value, definition.DuplicatePolicy!.Value);
-        var command = new CreateStreamCommand(string.IsNullOrEmpty(definition.Name) ? id : definition.Name, hash, definition.Outputs!, settings);
+        var command = new CreateStreamCommand(string.IsNullOrEmpty(definition.Name) ? id : definition.Name, hash, definition.Outputs!, settings, definition.Webhook);
         var info = await grains.GetGrain<IStreamGrain>(id).CreateAsync(command);
         await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
 
@@ -52,7 +52,8 @@ public static class StreamsApi
             ApiMapping.Name(info.State),
             info.Settings.ReconnectWindowSeconds,
             ApiMapping.Name(info.Settings.DuplicatePolicy),
-            info.CreatedAt);
+            info.CreatedAt,
+            WebhookShownOnce(info, definition.Webhook));
         return Results.Created($"/api/streams/{info.Id}", response);
     }
 
@@ -69,9 +70,11 @@ public static class StreamsApi
                 definition.Name is { Length: > 0 } name ? name : null,
                 definition.Outputs,
                 definition.ReconnectWindowSeconds,
-                definition.DuplicatePolicy))
+                definition.DuplicatePolicy,
+                definition.Webhook,
+                definition.RemoveWebhook))
             : null;
-        return info is null ? NotFound("stream") : Results.Ok(StreamResponse.From(info));
+        return info is null ? NotFound("stream") : Results.Ok(StreamResponse.From(info) with { Webhook = WebhookShownOnce(info, definition.Webhook) });
     }
 
     private static async Task<IResult> DeleteAsync(string id, IGrainFactory grains) =>
@@ -179,6 +182,10 @@ public static class StreamsApi
             read = await grain.ReadArchiveAsync(sessionId, offset, ArchiveReadBytes);
         }
     }
+
+    /// <summary>The webhook with its secret, in the one response that set it; else as any read shows it.</summary>
+    private static WebhookResponse? WebhookShownOnce(StreamInfo info, WebhookSpec? set) =>
+        info.WebhookUrl is null ? null : new WebhookResponse(info.WebhookUrl, set?.Secret);
 
     private static string IngestUrl(HttpRequest request, string key) =>
         $"{(request.IsHttps ? "wss" : "ws")}://{request.Host}{request.PathBase}/stream/live/{key}";

@@ -428,7 +428,12 @@ internal sealed partial class IngestConnection(
         }
     }
 
-    private static bool IsTransient(Exception ex) => ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
+    /// <summary>
+    /// Failures that a retry can outlive: a timeout, a silo that went away, a message the runtime rejected, or a
+    /// connection to a silo that could not be made (its process just died; the retry goes to a survivor).
+    /// </summary>
+    private static bool IsTransient(Exception ex) =>
+        ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException;
 
     private static bool IsEndMessage(ReadOnlySpan<byte> text)
     {

@@ -108,6 +108,14 @@ public static class SiloHostingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
         services.AddOptions<SimulcastOptions>().BindConfiguration(SimulcastOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulcastOptions>, SimulcastOptionsValidator>());
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        if (!services.Any(d => d.ServiceType == typeof(Storage.RetentionSweeper)))
+        {
+            services.AddSingleton<Storage.RetentionSweeper>();
+            services.AddHostedService(sp => sp.GetRequiredService<Storage.RetentionSweeper>());
+        }
         services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
 
         // The supervisor is a hosted service registered before the silo, so it stops after the silo has
@@ -120,7 +128,7 @@ public static class SiloHostingExtensions
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
         services.TryAddSingleton<SimulcastContext>();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddLiveStreamWebhooks();
 
         services.AddOptions<LeaseOptions>().BindConfiguration(LeaseOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>());

@@ -142,3 +142,28 @@ internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
             ? ValidateOptionsResult.Fail("LiveStream:Lease:Ttl must be at least 1 s and LiveStream:Lease:RenewInterval positive and at most half of it.")
             : ValidateOptionsResult.Success;
 }
+
+/// <summary>Validates <see cref="RetentionOptions"/>; each message names the configuration key.</summary>
+internal sealed class RetentionOptionsValidator : IValidateOptions<RetentionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RetentionOptions options)
+    {
+        var errors = new List<string>();
+        if (options.StreamQuotaBytes < 0)
+        {
+            errors.Add("LiveStream:Retention:StreamQuotaBytes must not be negative (0: no quota).");
+        }
+
+        if (options.Days is < 0 or > 36500)
+        {
+            errors.Add("LiveStream:Retention:Days must be between 0 (keep) and 36500.");
+        }
+
+        if (options.SweepInterval < TimeSpan.FromSeconds(1) || options.QuotaCheckInterval < TimeSpan.FromMilliseconds(100))
+        {
+            errors.Add("LiveStream:Retention:SweepInterval must be at least 00:00:01 and LiveStream:Retention:QuotaCheckInterval at least 00:00:00.1.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -64,4 +64,7 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2019, Level = LogLevel.Warning, Message = "Stream {StreamId}: rotated-away keys could not be removed from the directory; they are refused all the same")]
     private static partial void LogRetiredKeysNotRemoved(ILogger logger, Exception exception, string streamId);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Session {SessionId} fails: {Reason}")]
+    private static partial void LogDiskFailed(ILogger logger, string sessionId, string reason);
 }

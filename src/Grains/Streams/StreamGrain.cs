@@ -5,6 +5,7 @@ using LiveStream.Media;
 using LiveStream.Media.Containers;
 using LiveStream.Options;
 using LiveStream.Sessions;
+using LiveStream.Storage;
 using LiveStream.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -25,11 +26,13 @@ internal sealed partial class StreamGrain(
     IOptions<LiveStreamOptions> liveStreamOptions,
     IOptions<SessionOptions> sessionOptions,
     IOptions<LeaseOptions> leaseOptions,
+    IOptions<RetentionOptions> retentionOptions,
     ILeaseStore leases,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     LiveStreamInstruments instruments,
+    Webhooks.ISessionEvents sessionEvents,
     TimeProvider time,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain
 {
@@ -59,6 +62,7 @@ internal sealed partial class StreamGrain(
             Outputs = [.. command.Outputs],
             Settings = command.Settings,
             CreatedAt = time.GetUtcNow(),
+            Webhook = command.Webhook,
         };
         await state.WriteStateAsync();
         return ToInfo();
@@ -81,6 +85,7 @@ internal sealed partial class StreamGrain(
             ReconnectWindowSeconds = command.ReconnectWindowSeconds ?? record.Settings.ReconnectWindowSeconds,
             DuplicatePolicy = command.DuplicatePolicy ?? record.Settings.DuplicatePolicy,
         };
+        record.Webhook = command.RemoveWebhook ? null : command.Webhook ?? record.Webhook;
         await state.WriteStateAsync();
         return ToInfo();
     }
@@ -241,6 +246,7 @@ internal sealed partial class StreamGrain(
             {
                 _live.Record.Reconnects++;
                 LogResumed(logger, _live.Record.Id, _live.Committed);
+                Emit(Webhooks.SessionEventTypes.Reconnected, _live.Record.Id);
             }
 
             _live.Record.State = SessionState.Active;
@@ -317,6 +323,14 @@ internal sealed partial class StreamGrain(
             await EndSessionAsync(SessionState.Failed, reason, CloseCodes.UnsupportedMedia);
             return new WriteResult(WriteOutcome.Closed, committed, CloseCodes.UnsupportedMedia, reason);
         }
+        catch (IOException ex)
+        {
+            // A full disk (or a failing one) ends the session that cannot write; the bytes were not acknowledged.
+            var reason = "cannot write to disk: " + ex.Message;
+            LogDiskFailed(logger, _live.Record.Id, reason);
+            await EndSessionAsync(SessionState.Failed, reason, CloseCodes.SessionFailed);
+            return new WriteResult(WriteOutcome.Closed, committed, CloseCodes.SessionFailed, reason);
+        }
 
         _live.Committed += data.Length;
         _live.Record.BytesIngested = _live.Committed;
@@ -351,6 +365,7 @@ internal sealed partial class StreamGrain(
         _live.Observer = null;
         await state.WriteStateAsync();
         LogDisconnected(logger, _live.Record.Id, closeCode, window);
+        Emit(Webhooks.SessionEventTypes.Disconnected, _live.Record.Id, closeCode: closeCode);
     }
 
     public Task<SessionStatus?> GetSessionAsync(string sessionId)
@@ -650,6 +665,13 @@ internal sealed partial class StreamGrain(
             LeaseToken = lease.Current!.Token,
         };
         record.Sessions.Add(session);
+        if (retentionOptions.Value.Days > 0)
+        {
+            // Records of sessions past their retention go (their files are removed by the silo's sweeper).
+            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(retentionOptions.Value.Days);
+            record.Sessions.RemoveAll(s => s.EndedAt is { } ended && ended < cutoff);
+        }
+
         var excess = record.Sessions.Count - sessionOptions.Value.HistoryLimit;
         if (excess > 0)
         {
@@ -661,6 +683,7 @@ internal sealed partial class StreamGrain(
 
         StartTick();
         LogSessionStarted(logger, sessionId, StreamId);
+        Emit(Webhooks.SessionEventTypes.Active, sessionId);
         return _live;
     }
 
@@ -722,12 +745,18 @@ internal sealed partial class StreamGrain(
             return;
         }
 
+        if (_live is not null && await OverQuotaAsync(_live))
+        {
+            return;
+        }
+
         if (_live?.Pipeline.Process is { Exited.IsCompleted: true } process)
         {
             var exitCode = await process.Exited;
             if (_live.RestartDueAt is null)
             {
                 LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+                EmitOutputFailed(_live.Record.Id, "ffmpeg", $"ffmpeg exited with code {exitCode}");
                 _live.Record.FfmpegLastError = process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}";
 
                 // Back off: the first restart is at once, then 1 s, 2 s, 4 s ... (at most 10 s) after each death.
@@ -760,6 +789,34 @@ internal sealed partial class StreamGrain(
         {
             await EndSessionAsync(SessionState.Ended, "reconnect window expired", CloseCodes.Normal);
         }
+    }
+
+    /// <summary>
+    /// Measures the stream's disk use every <c>Retention:QuotaCheckInterval</c>; over <c>StreamQuotaBytes</c> the
+    /// live session fails with 4500, cleanly (FFmpeg finalises what it has). True when it ended the session.
+    /// </summary>
+    private async Task<bool> OverQuotaAsync(LiveSession live)
+    {
+        var retention = retentionOptions.Value;
+        var now = time.GetUtcNow();
+        if (retention.StreamQuotaBytes <= 0 || now < live.NextQuotaCheck)
+        {
+            return false;
+        }
+
+        live.NextQuotaCheck = now + retention.QuotaCheckInterval;
+        live.PriorBytes ??= SessionFiles.BytesOf(DataPath, state.State.Sessions.Where(s => s.Id != live.Record.Id).Select(s => s.Id));
+        var used = live.PriorBytes.Value + SessionFiles.BytesOf(DataPath, [live.Record.Id]);
+        if (used <= retention.StreamQuotaBytes)
+        {
+            return false;
+        }
+
+        var reason = $"disk quota exceeded: the stream's files take {used} bytes, its quota is {retention.StreamQuotaBytes}";
+        LogDiskFailed(logger, live.Record.Id, reason);
+        NotifyPublisher(live, CloseCodes.SessionFailed, "disk quota exceeded");
+        await EndSessionAsync(SessionState.Failed, reason, CloseCodes.SessionFailed);
+        return true;
     }
 
     /// <summary>
@@ -842,6 +899,7 @@ internal sealed partial class StreamGrain(
         liveState.State = new LiveRecord();
         await liveState.WriteStateAsync(cancellationToken);
         LogSessionEnded(logger, live.Record.Id, endState, reason, live.Committed);
+        Emit(endState == SessionState.Failed ? Webhooks.SessionEventTypes.Failed : Webhooks.SessionEventTypes.Ended, live.Record.Id, reason, closeCode);
     }
 
     private WriteResult Closed(int epoch)
@@ -880,7 +938,7 @@ internal sealed partial class StreamGrain(
             SessionState.Disconnected => StreamState.Disconnected,
             _ => StreamState.Idle,
         };
-        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt);
+        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt, record.Webhook is { } webhook ? Webhooks.WebhookUrls.Redact(webhook.Url) : null);
     }
 
     private SessionStatus ToStatus(SessionRecord record)
@@ -935,6 +993,12 @@ internal sealed partial class StreamGrain(
         public SessionPipeline Pipeline { get; } = pipeline;
 
         public long Committed { get; set; }
+
+        /// <summary>Bytes of the stream's other sessions' files, measured once per session for the quota.</summary>
+        public long? PriorBytes { get; set; }
+
+        /// <summary>When the quota is next checked.</summary>
+        public DateTimeOffset NextQuotaCheck { get; set; }
 
         /// <summary>When a dead FFmpeg is to be started again (backoff), or null.</summary>
         public DateTimeOffset? RestartDueAt { get; set; }

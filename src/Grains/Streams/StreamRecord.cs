@@ -25,6 +25,9 @@ public sealed class StreamRecord
 
     /// <summary>The session whose publisher may still use <see cref="RetiredKeyHashes"/>.</summary>
     [Id(8)] public string? RetiredKeysSessionId { get; set; }
+
+    /// <summary>The stream's own webhook receiver, if any (besides the deployment's).</summary>
+    [Id(9)] public WebhookSpec? Webhook { get; set; }
 }
 
 /// <summary>A session's persisted state.</summary>

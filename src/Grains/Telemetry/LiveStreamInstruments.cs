@@ -25,6 +25,9 @@ public sealed class LiveStreamInstruments : IDisposable
         IngestChunks = _meter.CreateCounter<long>("livestream.ingest.chunks", description: "Chunks committed by sessions.");
         FfmpegProcesses = _meter.CreateUpDownCounter<long>("livestream.ffmpeg.processes", description: "FFmpeg processes running on this silo.");
         Connections = _meter.CreateCounter<long>("livestream.ingest.connections", description: "Ingest connections by outcome.");
+        WebhooksDelivered = _meter.CreateCounter<long>("livestream.webhooks.delivered", description: "Webhook deliveries a receiver accepted.");
+        WebhooksGivenUp = _meter.CreateCounter<long>("livestream.webhooks.given_up", description: "Webhook deliveries given up after their retries.");
+        WebhooksDropped = _meter.CreateCounter<long>("livestream.webhooks.dropped", description: "Webhook deliveries dropped from a full queue.");
     }
 
     public UpDownCounter<long> SessionsActive { get; }
@@ -36,6 +39,12 @@ public sealed class LiveStreamInstruments : IDisposable
     public UpDownCounter<long> FfmpegProcesses { get; }
 
     public Counter<long> Connections { get; }
+
+    public Counter<long> WebhooksDelivered { get; }
+
+    public Counter<long> WebhooksGivenUp { get; }
+
+    public Counter<long> WebhooksDropped { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -304,18 +304,18 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
         return TimeSpan.FromSeconds(Math.Min(seconds, max.TotalSeconds));
     }
 
-    [LoggerMessage(EventId = 3200, Level = LogLevel.Information, Message = "Relay {ProcessId} started for target {Target} ({Url}) of session {SessionId}")]
+    [LoggerMessage(EventId = 3400, Level = LogLevel.Information, Message = "Relay {ProcessId} started for target {Target} ({Url}) of session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId, int target, string url, int processId);
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Target {Target} ({Url}) of session {SessionId} is live")]
+    [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Target {Target} ({Url}) of session {SessionId} is live")]
     private static partial void LogLive(ILogger logger, string sessionId, int target, string url);
 
-    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Relay for target {Target} ({Url}) of session {SessionId} exited ({LastError}); retrying in {Delay}")]
+    [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Relay for target {Target} ({Url}) of session {SessionId} exited ({LastError}); retrying in {Delay}")]
     private static partial void LogRetrying(ILogger logger, string sessionId, int target, string url, TimeSpan delay, string? lastError);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Relay for target {Target} ({Url}) of session {SessionId} fell a whole buffer behind; its backlog was dropped")]
+    [LoggerMessage(EventId = 3403, Level = LogLevel.Warning, Message = "Relay for target {Target} ({Url}) of session {SessionId} fell a whole buffer behind; its backlog was dropped")]
     private static partial void LogBacklogDropped(ILogger logger, string sessionId, int target, string url);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Error, Message = "Target {Target} ({Url}) of session {SessionId} failed after {Restarts} restarts ({LastError})")]
+    [LoggerMessage(EventId = 3404, Level = LogLevel.Error, Message = "Target {Target} ({Url}) of session {SessionId} failed after {Restarts} restarts ({LastError})")]
     private static partial void LogGaveUp(ILogger logger, string sessionId, int target, string url, int restarts, string? lastError);
 }

@@ -128,6 +128,6 @@ internal sealed partial class SimulcastFanOut : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "The relay stream of session {SessionId} ended unreadably ({Reason}); the rest is discarded")]
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Warning, Message = "The relay stream of session {SessionId} ended unreadably ({Reason}); the rest is discarded")]
     private static partial void LogUnreadable(ILogger logger, string sessionId, string reason);
 }
