@@ -160,7 +160,9 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
         byte[] expected = [.. FlvWriter.Start(), .. FlvWriter.Keyframe(40)];
         await Eventually.HoldsAsync(() => relay.Received.Length == expected.Length, Timeout, "the new relay to read the new stream");
         Assert.Equal(expected, relay.Received);
-        Assert.Equal(0, (await grain.GetSessionAsync(sessionId))!.Outputs![1].Restarts);
+        var target = (await grain.GetSessionAsync(sessionId))!.Outputs![1];
+        Assert.Equal(0, target.Restarts);
+        Assert.Null(target.LastError);
 
         await grain.StopSessionAsync(sessionId);
     }

@@ -212,6 +212,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
 
             _state = OutputState.Starting;
             var wasLive = false;
+            string? error = null;
             bool rotated;
             try
             {
@@ -226,7 +227,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
                 {
                     var exitCode = await process.Exited.WaitAsync(cancellationToken);
                     wasLive = _state == OutputState.Live;
-                    _lastError = SecretRedactor.Redact(process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}");
+                    error = SecretRedactor.Redact(process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}");
                 }
                 finally
                 {
@@ -244,7 +245,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
             {
-                _lastError = SecretRedactor.Redact(ex.Message);
+                error = SecretRedactor.Redact(ex.Message);
             }
             finally
             {
@@ -274,6 +275,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
                 continue;
             }
 
+            _lastError = error;
             var restarts = Interlocked.Increment(ref _restarts);
             failures = wasLive ? 1 : failures + 1;
             if (_context.Options.MaxRelayRestarts > 0 && restarts > _context.Options.MaxRelayRestarts)
