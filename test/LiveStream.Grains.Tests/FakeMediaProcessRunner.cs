@@ -11,11 +11,52 @@ public sealed class FakeMediaProcessRunner : IMediaProcessRunner
 
     public ConcurrentDictionary<string, List<FakeMediaProcess>> BySession { get; } = new();
 
+    /// <summary>Relays started, by session id and output index.</summary>
+    public ConcurrentDictionary<(string SessionId, int Index), List<FakeMediaProcess>> Relays { get; } = new();
+
+    /// <summary>When set, a relay start throws this (a missing binary, say).</summary>
+    public Exception? RelayStartFailure { get; set; }
+
     public Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input) => Task.FromResult(Start(spec, input));
+
+    public Task<IMediaProcess> StartRelayAsync(RelaySpec spec, SessionBuffer input)
+    {
+        if (RelayStartFailure is { } failure)
+        {
+            return Task.FromException<IMediaProcess>(failure);
+        }
+
+        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input, onLive: spec.OnLive, exitAtEndOfInput: true);
+        Add(Relays, (spec.SessionId, spec.Index), process);
+        return Task.FromResult<IMediaProcess>(process);
+    }
+
+    public IReadOnlyList<FakeMediaProcess> RelaysFor(string sessionId, int index) =>
+        Relays.TryGetValue((sessionId, index), out var list) ? Snapshot(list) : [];
+
+    private static IReadOnlyList<FakeMediaProcess> Snapshot(List<FakeMediaProcess> list)
+    {
+        lock (list)
+        {
+            return [.. list];
+        }
+    }
+
+    private static void Add<TKey>(ConcurrentDictionary<TKey, List<FakeMediaProcess>> map, TKey key, FakeMediaProcess process)
+        where TKey : notnull =>
+        map.AddOrUpdate(key, _ => [process], (_, list) =>
+        {
+            lock (list)
+            {
+                list.Add(process);
+            }
+
+            return list;
+        });
 
     private IMediaProcess Start(MediaProcessSpec spec, SessionBuffer input)
     {
-        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input);
+        var process = new FakeMediaProcess(Interlocked.Increment(ref _nextId), input, spec.Stdout);
         BySession.AddOrUpdate(spec.SessionId, _ => [process], (_, list) =>
         {
             lock (list)
@@ -38,12 +79,26 @@ public sealed class FakeMediaProcess : IMediaProcess
     private readonly GateStream _stdin = new();
     private readonly CancellationTokenSource _kill = new();
     private readonly Task _pump;
+    private readonly System.IO.Pipelines.Pipe _stdout = new();
+    private readonly Action? _onLive;
 
-    public FakeMediaProcess(int id, SessionBuffer input)
+    public FakeMediaProcess(int id, SessionBuffer input, Func<Stream, CancellationToken, Task>? stdout = null, Action? onLive = null, bool exitAtEndOfInput = false)
     {
         Id = id;
-        _pump = PumpAsync(input);
+        _onLive = onLive;
+        _pump = PumpAsync(input, exitAtEndOfInput);
+        StdoutRead = stdout is null ? Task.CompletedTask : stdout(_stdout.Reader.AsStream(), CancellationToken.None);
+        _ = _exited.Task.ContinueWith(_ => _stdout.Writer.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>The reader of this process's stdout (the simulcast fan-out), done when it has read to the end.</summary>
+    public Task StdoutRead { get; }
+
+    /// <summary>Writes to this process's stdout, as the encoder writes its FLV stream.</summary>
+    public async Task WriteStdoutAsync(byte[] data) => await _stdout.Writer.WriteAsync(data);
+
+    /// <summary>A relay reports that media flows to its target.</summary>
+    public void GoLive() => _onLive?.Invoke();
 
     public int Id { get; }
 
@@ -93,11 +148,16 @@ public sealed class FakeMediaProcess : IMediaProcess
         return ValueTask.CompletedTask;
     }
 
-    private async Task PumpAsync(SessionBuffer input)
+    private async Task PumpAsync(SessionBuffer input, bool exitAtEndOfInput)
     {
         try
         {
             await input.DrainToAsync(_stdin, _kill.Token);
+            if (exitAtEndOfInput)
+            {
+                // Like a relay FFmpeg: the end of its input ends it.
+                _exited.TrySetResult(0);
+            }
         }
         catch (OperationCanceledException)
         {

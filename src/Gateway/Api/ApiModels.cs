@@ -83,7 +83,8 @@ public sealed record SessionResponse(
     VideoStatus? Video,
     AudioStatus? Audio,
     IReadOnlyList<string> Warnings,
-    string? Silo)
+    string? Silo,
+    IReadOnlyList<OutputStatusResponse>? Outputs)
 {
     public static SessionResponse From(SessionStatus s) => new(
         s.Id,
@@ -104,7 +105,20 @@ public sealed record SessionResponse(
         s.Video,
         s.Audio,
         s.Warnings ?? [],
-        s.Silo);
+        s.Silo,
+        s.Outputs is null ? null : [.. s.Outputs.Select(OutputStatusResponse.From)]);
+}
+
+/// <summary>One output of a live session: URL and last error with the key masked (the grain masks them; masked again here).</summary>
+public sealed record OutputStatusResponse(string Type, string? Url, string State, string? LastError, int Restarts, int? Pid)
+{
+    public static OutputStatusResponse From(OutputStatus o) => new(
+        ApiMapping.Name(o.Type),
+        o.Url is null ? null : Media.SecretRedactor.Redact(o.Url),
+        ApiMapping.Name(o.State),
+        o.LastError is null ? null : Media.SecretRedactor.Redact(o.LastError),
+        o.Restarts,
+        o.Pid);
 }
 
 /// <summary>The session's FFmpeg process.</summary>

@@ -106,6 +106,8 @@ public static class SiloHostingExtensions
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FfmpegOptions>, FfmpegOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.AddOptions<SimulcastOptions>().BindConfiguration(SimulcastOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulcastOptions>, SimulcastOptionsValidator>());
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
@@ -125,6 +127,7 @@ public static class SiloHostingExtensions
         }
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        services.TryAddSingleton<SimulcastContext>();
         services.AddLiveStreamWebhooks();
 
         services.AddOptions<LeaseOptions>().BindConfiguration(LeaseOptions.Section).ValidateOnStart();

@@ -15,6 +15,7 @@ public static class FfmpegArguments
             .Add("-loglevel").Add("warning")
             .Add("-i").Add("pipe:0");
 
+        var relayStreamAdded = false;
         foreach (var output in spec.Outputs)
         {
             switch (output.Type)
@@ -32,9 +33,12 @@ public static class FfmpegArguments
                         .Add("-hls_segment_filename").Add(Path.Combine(spec.HlsDirectory, "seg_%05d.ts"))
                         .Add(Path.Combine(spec.HlsDirectory, "index.m3u8"));
                     break;
-                case OutputType.Rtmp:
+                case OutputType.Rtmp when !relayStreamAdded:
+                    // Every RTMP target shares one encode: one FLV stream on stdout, fanned out by the silo to one
+                    // relay process per target (see SimulcastFanOut).
+                    relayStreamAdded = true;
                     AddEncode(args, spec.Tracks, options);
-                    args.Add("-f").Add("flv").Add(output.Url ?? throw new ArgumentException("An rtmp output needs a URL.", nameof(spec)));
+                    args.Add("-f").Add("flv").Add("-flvflags").Add("no_duration_filesize").Add("pipe:1");
                     break;
                 default:
                     // Archive and null outputs need no process.

@@ -1,11 +1,15 @@
 using CliWrap;
+using CliWrap.Builders;
 using LiveStream.Options;
 using LiveStream.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace LiveStream.Media;
 
-/// <summary>One FFmpeg child process, started through CliWrap with stdin fed from a <see cref="SessionBuffer"/>.</summary>
+/// <summary>
+/// One FFmpeg child process, started through CliWrap with stdin fed from a <see cref="SessionBuffer"/>: a session's
+/// encoder, or one of its simulcast relays.
+/// </summary>
 internal sealed partial class FfmpegProcess : IMediaProcess
 {
     private readonly CancellationTokenSource _graceful = new();
@@ -19,11 +23,18 @@ internal sealed partial class FfmpegProcess : IMediaProcess
     private readonly SessionBuffer _input;
 
     public FfmpegProcess(MediaProcessSpec spec, SessionBuffer input, FfmpegOptions options, MediaProcessSupervisor supervisor, ILogger logger)
+        : this(spec.SessionId, args => FfmpegArguments.Build(args, spec, options), input, spec.Stdout is { } stdout ? PipeTarget.Create(stdout) : PipeTarget.Null, options, supervisor, logger)
+    {
+    }
+
+    // owner names the process in logs (a session id, or a session id and a relay's target); arguments adds FFmpeg's
+    // arguments (after setpriv's, when it dies with the silo).
+    public FfmpegProcess(string owner, Action<ArgumentsBuilder> arguments, SessionBuffer input, PipeTarget stdout, FfmpegOptions options, MediaProcessSupervisor supervisor, ILogger logger)
     {
         _options = options;
         _supervisor = supervisor;
         _logger = logger;
-        _sessionId = spec.SessionId;
+        _sessionId = owner;
         _input = input;
 
         // With DieWithSilo, setpriv execs FFmpeg (same pid) with a parent-death signal: a silo killed with -9 takes
@@ -36,10 +47,10 @@ internal sealed partial class FfmpegProcess : IMediaProcess
                     args.Add("--pdeathsig").Add("KILL").Add("--").Add(options.Path);
                 }
 
-                FfmpegArguments.Build(args, spec, options);
+                arguments(args);
             })
             .WithStandardInputPipe(PipeSource.Create(input.DrainToAsync))
-            .WithStandardOutputPipe(PipeTarget.Null)
+            .WithStandardOutputPipe(stdout)
             .WithStandardErrorPipe(PipeTarget.ToDelegate(OnStderrLine))
             .WithValidation(CommandResultValidation.None);
 

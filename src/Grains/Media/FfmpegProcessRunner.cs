@@ -1,3 +1,4 @@
+using CliWrap;
 using LiveStream.Options;
 using LiveStream.Sessions;
 using Microsoft.Extensions.Logging;
@@ -15,10 +16,26 @@ internal sealed class FfmpegProcessRunner(
     public async Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input)
     {
         Directory.CreateDirectory(spec.HlsDirectory);
+        return await LaunchAsync(() => new FfmpegProcess(spec, input, options.Value, supervisor, logger));
+    }
 
+    public Task<IMediaProcess> StartRelayAsync(RelaySpec spec, SessionBuffer input)
+    {
+        var stdout = PipeTarget.ToDelegate(line =>
+        {
+            if (line.StartsWith(RelayArguments.ProgressPrefix, StringComparison.Ordinal))
+            {
+                spec.OnLive();
+            }
+        });
+        return LaunchAsync(() => new FfmpegProcess($"{spec.SessionId} relay {spec.Index}", args => RelayArguments.Build(args, spec), input, stdout, options.Value, supervisor, logger));
+    }
+
+    private async Task<IMediaProcess> LaunchAsync(Func<FfmpegProcess> start)
+    {
         // Forked from the supervisor's launcher thread, which lives as long as the silo: FFmpeg's parent-death
         // signal fires when the thread that forked it ends, so it must never be a pool thread.
-        var process = await supervisor.LaunchAsync(() => new FfmpegProcess(spec, input, options.Value, supervisor, logger));
+        var process = await supervisor.LaunchAsync(start);
         instruments.FfmpegProcesses.Add(1);
         _ = process.Exited.ContinueWith(_ => instruments.FfmpegProcesses.Add(-1), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return process;

@@ -11,4 +11,10 @@ public sealed record MediaProcessSpec(string SessionId, IReadOnlyList<OutputSpec
 
     /// <summary>True when an earlier FFmpeg of the same session wrote these outputs: they are continued, not replaced.</summary>
     public bool Continuation { get; init; }
+
+    /// <summary>
+    /// Reads the process's stdout (the FLV stream for the RTMP relays) when any output is an RTMP target; null
+    /// otherwise. It must read to the end: the encoder blocks when nobody reads its stdout.
+    /// </summary>
+    public Func<Stream, CancellationToken, Task>? Stdout { get; init; }
 }

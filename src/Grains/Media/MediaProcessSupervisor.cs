@@ -23,6 +23,10 @@ public sealed partial class MediaProcessSupervisor : IHostedService, IDisposable
         launcher.Start();
     }
     private readonly ConcurrentDictionary<Task, byte> _detached = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled when the host stops: loops that start processes (simulcast relays) start no more.</summary>
+    public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>Process ids of the media processes running now.</summary>
     public IReadOnlyList<int> RunningProcessIds => [.. _running.Keys.Select(p => p.Id)];
@@ -54,6 +58,7 @@ public sealed partial class MediaProcessSupervisor : IHostedService, IDisposable
 
     public void Dispose()
     {
+        // _stopping is not disposed: it has no timer, and late callers (a relay loop ending) may still read its token.
         _launches.CompleteAdding();
     }
 
@@ -91,6 +96,7 @@ public sealed partial class MediaProcessSupervisor : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
         var survivors = _running.Keys.ToArray();
         foreach (var process in survivors)
         {

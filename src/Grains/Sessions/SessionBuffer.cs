@@ -12,7 +12,7 @@ namespace LiveStream.Sessions;
 public sealed class SessionBuffer : IDisposable
 {
     private readonly Channel<BufferedChunk> _chunks = Channel.CreateUnbounded<BufferedChunk>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
 
     private long _bufferedBytes;
 
@@ -79,6 +79,15 @@ public sealed class SessionBuffer : IDisposable
     public void Dispose()
     {
         Complete();
+        DropQueued();
+    }
+
+    /// <summary>
+    /// Drops the chunks not yet handed to the consumer (a chunk being written finishes). The buffer stays open: a
+    /// simulcast relay that fell behind skips its backlog this way.
+    /// </summary>
+    public void DropQueued()
+    {
         while (_chunks.Reader.TryRead(out var chunk))
         {
             Release(chunk);

@@ -17,14 +17,17 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private readonly IMediaProcessRunner _runner;
     private readonly MediaProcessSupervisor _supervisor;
     private readonly MediaRouter? _router;
+    private readonly SimulcastContext? _simulcastContext;
+    private SimulcastFanOut? _simulcast;
     private SessionBuffer? _buffer;
     private Task? _retiring;
     private IReadOnlyList<TrackInfo>? _pendingTracks;
     private bool _started;
     private int _maxRestarts = int.MaxValue;
 
-    private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor)
+    private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor, SimulcastContext? simulcast)
     {
+        _simulcastContext = spec.Outputs.Any(o => o.Type == OutputType.Rtmp) ? simulcast : null;
         _archive = archive;
         _spec = spec;
         _bufferBytes = bufferBytes;
@@ -58,7 +61,8 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         IMediaProcessRunner runner,
         MediaProcessSupervisor supervisor,
         int maxRestarts,
-        long? resumeAt = null)
+        long? resumeAt = null,
+        SimulcastContext? simulcast = null)
     {
         FileStream? archive = null;
         if (archivePath is not null)
@@ -81,7 +85,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
         }
 
-        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor) { _maxRestarts = maxRestarts };
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _maxRestarts = maxRestarts };
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
@@ -200,17 +204,48 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         }
 
         await RetireAsync(graceful: true, cancellationToken);
+        if (_simulcast is not null)
+        {
+            // The encoder has finished: the relays send what they have and finish too.
+            await _simulcast.StopAsync(cancellationToken);
+        }
+
         await DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         await RetireAsync(graceful: false);
+        if (_simulcast is not null)
+        {
+            await _simulcast.DisposeAsync();
+        }
+
         _router?.Dispose();
         if (_archive is not null)
         {
             await _archive.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Every output's state: an RTMP target's from its relay, HLS's from the encoder (<paramref name="encoderError"/>
+    /// is its last error), archive and null outputs are live while the session is.
+    /// </summary>
+    public IReadOnlyList<OutputStatus> OutputStatuses(string? encoderError)
+    {
+        var encoderState = Process switch
+        {
+            { Exited.IsCompleted: false } => OutputState.Live,
+            { } => OutputState.Retrying,
+            null => OutputState.Starting,
+        };
+        return [.. _spec.Outputs.Select((output, i) => output.Type switch
+        {
+            OutputType.Rtmp => _simulcast?.Status(i) ?? new OutputStatus(OutputType.Rtmp, output.Url is null ? null : SecretRedactor.Redact(output.Url), OutputState.Starting, null, 0, null),
+            OutputType.Hls => new OutputStatus(OutputType.Hls, null, encoderState, encoderError, Restarts, Process?.Id),
+            _ => new OutputStatus(output.Type, null, OutputState.Live, null, 0, null),
+        })];
     }
 
     /// <summary>Path of a session's archive under the data folder.</summary>
@@ -228,7 +263,13 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         var buffer = _buffer ?? new SessionBuffer(_bufferBytes);
         try
         {
-            Process = await _runner.StartAsync(_spec with { Tracks = tracks, Continuation = _started }, buffer);
+            if (_simulcastContext is not null)
+            {
+                // The relays outlive encoders: a new encoder's stream is fanned out to the same targets.
+                _simulcast ??= new SimulcastFanOut(_spec.SessionId, _spec.Outputs, _simulcastContext);
+            }
+
+            Process = await _runner.StartAsync(_spec with { Tracks = tracks, Continuation = _started, Stdout = _simulcast is null ? null : _simulcast.ReadAsync }, buffer);
             _started = true;
             _buffer = buffer;
         }

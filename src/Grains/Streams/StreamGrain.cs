@@ -7,6 +7,7 @@ using LiveStream.Options;
 using LiveStream.Sessions;
 using LiveStream.Storage;
 using LiveStream.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -498,7 +499,8 @@ internal sealed partial class StreamGrain(
             runner,
             supervisor,
             sessionOptions.Value.MaxFfmpegRestarts,
-            resumeAt: committed);
+            resumeAt: committed,
+            simulcast: ServiceProvider.GetService<SimulcastContext>());
         pipeline.Resume(liveState.State.InitSegment, committed);
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
@@ -643,7 +645,8 @@ internal sealed partial class StreamGrain(
                 sessionOptions.Value.BufferBytes,
                 runner,
                 supervisor,
-                sessionOptions.Value.MaxFfmpegRestarts);
+                sessionOptions.Value.MaxFfmpegRestarts,
+                simulcast: ServiceProvider.GetService<SimulcastContext>());
         }
         catch
         {
@@ -960,7 +963,8 @@ internal sealed partial class StreamGrain(
             live is null ? null : VideoOf(live.Pipeline),
             live?.Pipeline.Tracks.FirstOrDefault(t => t.Kind == TrackKind.Audio) is { } audio ? new AudioStatus(audio.Codec) : null,
             live is null ? null : WarningsOf(live.Pipeline),
-            live is null ? null : localSilo.SiloAddress.ToParsableString());
+            live is null ? null : localSilo.SiloAddress.ToParsableString(),
+            live?.Pipeline.OutputStatuses(record.FfmpegLastError));
     }
 
     private static VideoStatus? VideoOf(SessionPipeline pipeline) =>
