@@ -6,8 +6,8 @@ namespace LiveStream.EndToEnd.Tests;
 
 /// <summary>
 /// Two silos and two gateways clustered through a real redis-server, with live sessions on both silos; the silo
-/// hosting most of them is killed with -9, or stopped with SIGTERM as in a rolling deploy. Slow suite (about a
-/// minute per test).
+/// hosting most of them is killed with -9, or stopped with SIGTERM as in a rolling deploy; or a session's FFmpeg
+/// is killed with -9. Slow suite (about a minute per test).
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
@@ -42,6 +42,48 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
     [Fact(Timeout = 300_000)]
     public Task Stopping_a_silo_with_sigterm_hands_its_live_sessions_to_the_other_silo_with_every_byte() =>
         MoveSessionsAsync("TERM");
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_killed_ffmpeg_is_restarted_once_and_the_stream_goes_on_with_every_byte()
+    {
+        var stream = await ClusterApi.CreateStreamAsync(_api);
+        var publisher = await V1Publisher.ConnectAsync(stream.IngestUrlOn(_cluster.Gateways[0]));
+        var live = new Live(stream, _capture.Bytes, publisher, publisher.SessionId, _cluster.Gateways[1]);
+        var half = _capture.Bytes.Length / 2;
+        await SendAsync(live, half, end: false);
+        var before = await Eventually.ReturnsAsync(
+            () => ClusterApi.SessionAsync(_api, live.SessionId),
+            s => s.GetProperty("ffmpeg").GetProperty("pid").ValueKind == JsonValueKind.Number,
+            Wait,
+            "FFmpeg to run");
+        var pid = before.GetProperty("ffmpeg").GetProperty("pid").GetInt32();
+        await Eventually.HoldsAsync(
+            () => File.Exists(PlaylistPath(live.SessionId)) && HlsPlaylist.Segments(File.ReadAllText(PlaylistPath(live.SessionId))) > 0,
+            Wait,
+            "the first segment");
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var restarted = await Eventually.ReturnsAsync(
+            () => ClusterApi.SessionAsync(_api, live.SessionId),
+            s => s.GetProperty("ffmpeg").GetProperty("restarts").GetInt32() == 1 && s.GetProperty("ffmpeg").GetProperty("pid") is { ValueKind: JsonValueKind.Number } p && p.GetInt32() != pid,
+            Wait,
+            "FFmpeg to be restarted");
+        Assert.Equal("active", restarted.GetProperty("state").GetString());
+        await SendAsync(live, _capture.Bytes.Length, end: true);
+
+        var ended = await ClusterApi.SessionAsync(_api, live.SessionId);
+        Assert.Equal(("ended", 1, 0), (ended.GetProperty("state").GetString(), ended.GetProperty("ffmpeg").GetProperty("restarts").GetInt32(), ended.GetProperty("reconnects").GetInt32()));
+        var archive = await _api.GetByteArrayAsync($"/api/sessions/{live.SessionId}/archive");
+        Assert.Equal(_capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
+        await Eventually.HoldsAsync(() => ProcessProbe.FindFfmpegUnder(Path.Combine(_cluster.DataPath, "hls", live.SessionId)).Count == 0, Wait, "FFmpeg to finish");
+        var playlist = await File.ReadAllTextAsync(PlaylistPath(live.SessionId));
+        Assert.Equal(1, HlsPlaylist.DiscontinuitiesBetweenSegments(playlist));
+        Assert.Equal(["aac"], (await ProbeResult.RunAsync(PlaylistPath(live.SessionId))).AudioCodecs);
+    }
 
     private async Task MoveSessionsAsync(string signal)
     {
