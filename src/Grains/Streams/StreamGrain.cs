@@ -23,6 +23,7 @@ internal sealed partial class StreamGrain(
     [PersistentState("live", StorageNames.Failover)] IPersistentState<LiveRecord> liveState,
     IMediaProcessRunner runner,
     MediaProcessSupervisor supervisor,
+    SimulcastContext simulcast,
     IOptions<LiveStreamOptions> liveStreamOptions,
     IOptions<SessionOptions> sessionOptions,
     IOptions<LeaseOptions> leaseOptions,
@@ -500,7 +501,7 @@ internal sealed partial class StreamGrain(
             supervisor,
             sessionOptions.Value.MaxFfmpegRestarts,
             resumeAt: committed,
-            simulcast: ServiceProvider.GetService<SimulcastContext>());
+            simulcast: simulcast);
         pipeline.Resume(liveState.State.InitSegment, committed);
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
@@ -646,7 +647,7 @@ internal sealed partial class StreamGrain(
                 runner,
                 supervisor,
                 sessionOptions.Value.MaxFfmpegRestarts,
-                simulcast: ServiceProvider.GetService<SimulcastContext>());
+                simulcast: simulcast);
         }
         catch
         {
