@@ -13,7 +13,7 @@ public sealed class BackPressureAndTimingTests(LiveStreamProcesses cluster, ITes
     [Fact(Timeout = 120_000)]
     public async Task With_ffmpeg_stopped_the_buffer_stays_bounded_the_sender_stalls_and_control_calls_still_answer()
     {
-        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true } } });
         await using var publisher = await V1Publisher.ConnectAsync(stream.IngestUrl);
 
         // Real media, far more of it than any buffer holds: the capture's header, then its clusters over and over.

@@ -146,7 +146,7 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
     private const string StatusText = "document.getElementById('status').textContent";
 
     private Task<CreatedStream> CreateStreamAsync() =>
-        cluster.CreateStreamAsync(new { name = "browser", outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        cluster.CreateStreamAsync(new { name = "browser", outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
 
     /// <summary>Types the key into the page and presses Start, once its camera preview is up.</summary>
     private static async Task StartAsync(BrowserPage page, string key)

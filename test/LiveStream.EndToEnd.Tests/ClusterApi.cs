@@ -32,7 +32,7 @@ public static class ClusterApi
     /// <summary>Creates a stream with HLS and archive outputs.</summary>
     public static async Task<CreatedStream> CreateStreamAsync(HttpClient api)
     {
-        using var response = await api.PostAsJsonAsync("/api/streams", new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        using var response = await api.PostAsJsonAsync("/api/streams", new { outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
         var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         return new CreatedStream(json.GetProperty("id").GetString()!, json.GetProperty("streamKey").GetString()!, new Uri(json.GetProperty("ingestUrl").GetString()!));
     }

@@ -15,7 +15,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
     public async Task A_reconnect_through_another_gateway_resumes_the_same_ffmpeg_byte_exactly()
     {
         var capture = MediaCapture.Load("vp8-opus");
-        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
         var chunks = capture.Chunks().ToList();
         var half = capture.ChunkSizes.Take(chunks.Count / 2).Sum();
 
@@ -138,7 +138,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
     public async Task A_gateway_that_is_stopped_closes_its_sockets_with_1012_and_the_client_resumes_through_another_byte_exactly()
     {
         var capture = MediaCapture.Load("audio-only-opus");
-        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
         var (doomed, doomedUrl) = await cluster.StartExtraGatewayAsync("gateway-drained");
         var half = capture.Bytes.Length / 2;
         string sessionId;
@@ -178,7 +178,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
     public async Task When_the_window_expires_the_session_ends_and_the_hls_output_is_finalised()
     {
         var capture = MediaCapture.Load("audio-only-opus");
-        var stream = await cluster.CreateStreamAsync(new { reconnectWindowSeconds = 1, outputs = new object[] { new { type = "hls" } } });
+        var stream = await cluster.CreateStreamAsync(new { reconnectWindowSeconds = 1, outputs = new object[] { new { type = "hls", record = true } } });
         await using var publisher = await V1Publisher.ConnectAsync(stream.IngestUrl);
         await publisher.SendRangeAsync(capture.Bytes, 0, capture.Bytes.Length, 8192);
         await publisher.WaitForAckAsync(capture.Bytes.Length, Wait);
@@ -245,7 +245,7 @@ public sealed class ContinuityEndToEndTests(LiveStreamProcesses cluster)
         var streams = new List<CreatedStream>();
         for (var i = 0; i < 10; i++)
         {
-            streams.Add(await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" }, new { type = "archive" } } }));
+            streams.Add(await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } }));
         }
 
         var results = await Task.WhenAll(streams.Select((s, i) => PublishWithDropsAsync(s, capture, drops: 10, seed: i)));

@@ -44,7 +44,7 @@ public sealed class HostileInputEndToEndTests(LiveStreamProcesses cluster) : IAs
             "--LiveStream:Ingest:HandshakeTimeout=00:00:02");
 
         // The bystander: a live session with a real FFmpeg (HLS) on the fixture's own gateway.
-        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true } } });
         var shared = new Shared(gateway, await V1Publisher.ConnectAsync(stream.IngestUrl), MediaCapture.Load("audio-only-opus").Chunks().ToList());
         for (var i = 0; i < 6; i++)
         {
@@ -250,7 +250,7 @@ public sealed class HostileInputEndToEndTests(LiveStreamProcesses cluster) : IAs
 
     private async Task GarbageMediaAsync()
     {
-        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls", record = true } } });
         var publisher = await V1Publisher.ConnectAsync(Ws(stream));
         var garbage = new byte[64 * 1024];
         new Random(42).NextBytes(garbage);

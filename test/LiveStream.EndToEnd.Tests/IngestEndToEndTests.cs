@@ -14,7 +14,7 @@ public sealed partial class IngestEndToEndTests(LiveStreamProcesses cluster)
     public async Task A_20_second_capture_streams_through_one_connection_to_hls_and_a_byte_exact_archive()
     {
         var capture = MediaCapture.Load("vp8-opus");
-        var stream = await cluster.CreateStreamAsync(new { name = "e2e", outputs = new object[] { new { type = "hls" }, new { type = "archive" } } });
+        var stream = await cluster.CreateStreamAsync(new { name = "e2e", outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
 
         await using var publisher = await Publisher.ConnectAsync(stream.IngestUrl);
         var chunks = capture.Chunks().ToList();

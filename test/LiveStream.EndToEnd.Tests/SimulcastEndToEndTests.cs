@@ -40,7 +40,7 @@ public sealed class SimulcastEndToEndTests(LiveStreamProcesses cluster) : IAsync
         {
             outputs = new object[]
             {
-                new { type = "hls" },
+                new { type = "hls", record = true },
                 new { type = "rtmp", url = $"rtmp://127.0.0.1:{portA}/live/{keyA}" },
                 new { type = "rtmp", url = $"rtmp://127.0.0.1:{portB}/live/{keyB}" },
             },

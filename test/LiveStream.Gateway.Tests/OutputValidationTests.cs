@@ -52,4 +52,24 @@ public sealed class OutputValidationTests
 
         Assert.Contains(errors, e => e.Contains("outputs[0].type", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Hls_keeps_a_live_window_unless_record_is_asked_for()
+    {
+        var (outputs, errors) = OutputValidation.Parse([new OutputRequest("hls", null), new OutputRequest("archive", null)]);
+        var (recorded, recordErrors) = OutputValidation.Parse([new OutputRequest("hls", null, Record: true)]);
+
+        Assert.Empty(errors);
+        Assert.Empty(recordErrors);
+        Assert.False(outputs[0].Record);
+        Assert.True(Assert.Single(recorded).Record);
+    }
+
+    [Fact]
+    public void Record_on_anything_but_hls_is_refused()
+    {
+        var (_, errors) = OutputValidation.Parse([new OutputRequest("rtmp", "rtmp://live.example.com/app/key", Record: true)]);
+
+        Assert.Contains(errors, e => e.Contains("outputs[0].record", StringComparison.Ordinal));
+    }
 }

@@ -39,8 +39,8 @@ public sealed class DiskTests : IAsyncLifetime
         var capture = MediaCapture.Load("audio-only-opus");
         var chunks = capture.Chunks().ToList();
         Assert.True(capture.Bytes.Length > Quota);
-        var (full, fullHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)]);
-        var (other, otherHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)]);
+        var (full, fullHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true), new OutputSpec(OutputType.Archive)]);
+        var (other, otherHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true), new OutputSpec(OutputType.Archive)]);
         var session = await StreamFactory.ConnectAsync(full, fullHash);
         var bystander = await StreamFactory.ConnectAsync(other, otherHash);
         var bystanderOffset = await StreamFactory.WriteAllAsync(other, bystander.Epoch, 0, chunks.Take(3));

@@ -32,7 +32,7 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     public async Task H264_video_is_passed_through_untouched(string name)
     {
         var capture = MediaCapture.Load(name);
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
 
         await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
@@ -54,7 +54,7 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     public async Task A_source_with_keyframes_5_s_apart_is_passed_through_with_a_warning()
     {
         var capture = MediaCapture.Load("h264-opus-mkv-slice1000-kfdefault");
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
 
         await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
@@ -73,7 +73,7 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     {
         var a = MediaCapture.Load(name + "/a");
         var b = MediaCapture.Load(name + "/b");
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
         var first = await StreamFactory.ConnectAsync(grain, hash);
         await StreamFactory.WriteAllAsync(grain, first.Epoch, 0, a.Chunks());
         var pid = (await grain.GetSessionAsync(first.SessionId!))!.Ffmpeg.Pid;
@@ -114,7 +114,7 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     {
         var a = MediaCapture.Load("vp8-opus-restart/a");
         var b = MediaCapture.Load("h264-opus-restart/b");
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
         var offset = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, a.Chunks());
         var first = (await grain.GetSessionAsync(session.SessionId!))!;
@@ -141,7 +141,7 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     public async Task A_killed_ffmpeg_is_restarted_from_the_init_segment_and_the_next_keyframe_and_the_output_decodes_cleanly()
     {
         var capture = MediaCapture.Load("h264-opus-mkv-slice1000-kfdefault");
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
         var chunks = capture.Chunks().ToList();
         var half = chunks.Count / 2;

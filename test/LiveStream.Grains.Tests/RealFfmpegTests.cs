@@ -74,4 +74,53 @@ public sealed class RealFfmpegTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), Timeout, "ffmpeg to exit with its silo");
         Assert.Empty(supervisor.RunningProcessIds);
     }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Live_hls_without_record_keeps_a_sliding_window_and_deletes_older_segments()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var capture = MediaCapture.Load("h264-opus-mkv");
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        var directory = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
+        var playlistPath = Path.Combine(directory, "index.m3u8");
+        await Eventually.HoldsAsync(
+            () => File.Exists(playlistPath) && File.ReadAllText(playlistPath).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(90),
+            "FFmpeg to finalise the playlist");
+        var playlist = await File.ReadAllTextAsync(playlistPath);
+
+        // 20 s of media in 2 s segments is about 10 segments: the window (6 by default) must have dropped some.
+        Assert.Equal(6, HlsPlaylist.Segments(playlist));
+        Assert.DoesNotContain("#EXT-X-PLAYLIST-TYPE", playlist, StringComparison.Ordinal);
+        Assert.Matches(@"#EXT-X-MEDIA-SEQUENCE:[1-9]", playlist);
+        var onDisk = Directory.GetFiles(directory, "seg_*.ts").Length;
+        Assert.InRange(onDisk, 6, 6 + 2);
+        Assert.False(File.Exists(Path.Combine(directory, "seg_00000.ts")), "the first segment left the window and must be deleted");
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Hls_with_record_lists_and_keeps_every_segment()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var capture = MediaCapture.Load("h264-opus-mkv");
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+
+        var directory = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
+        var playlistPath = Path.Combine(directory, "index.m3u8");
+        await Eventually.HoldsAsync(
+            () => File.Exists(playlistPath) && File.ReadAllText(playlistPath).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(90),
+            "FFmpeg to finalise the playlist");
+        var playlist = await File.ReadAllTextAsync(playlistPath);
+
+        Assert.Contains("#EXT-X-PLAYLIST-TYPE:EVENT", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:0", playlist, StringComparison.Ordinal);
+        Assert.InRange(HlsPlaylist.Segments(playlist), 9, 11);
+        Assert.Equal(HlsPlaylist.Segments(playlist), Directory.GetFiles(directory, "seg_*.ts").Length);
+    }
 }

@@ -180,7 +180,7 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
     private async Task<(IStreamGrain Grain, string SessionId, FakeMediaProcess Encoder)> StartAsync()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(fixture.Client, [
-            new OutputSpec(OutputType.Hls),
+            new OutputSpec(OutputType.Hls, Record: true),
             new OutputSpec(OutputType.Rtmp, $"rtmp://a.example/live/{KeyA}"),
             new OutputSpec(OutputType.Rtmp, $"rtmps://b.example:443/app/{KeyB}"),
         ]);

@@ -17,7 +17,7 @@ public static class StreamFactory
         var id = SessionIds.NewStreamId();
         var hash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
         var grain = grains.GetGrain<IStreamGrain>(id);
-        await grain.CreateAsync(new CreateStreamCommand("test", hash, outputs ?? [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Archive)], new StreamSettings(reconnectWindowSeconds, policy)));
+        await grain.CreateAsync(new CreateStreamCommand("test", hash, outputs ?? [new OutputSpec(OutputType.Hls, Record: true), new OutputSpec(OutputType.Archive)], new StreamSettings(reconnectWindowSeconds, policy)));
         await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
         return (grain, hash);
     }

@@ -17,11 +17,11 @@ public sealed record WebhookRequest(string? Url, string? Secret);
 /// <summary>A stream's webhook as the API shows it: the URL with its query masked; the secret only in the response that set it.</summary>
 public sealed record WebhookResponse(string Url, string? Secret);
 
-/// <summary>One output as a client writes it: <c>{"type":"rtmp","url":"rtmps://..."}</c>.</summary>
-public sealed record OutputRequest(string? Type, string? Url);
+/// <summary>One output as a client writes it: <c>{"type":"rtmp","url":"rtmps://..."}</c>, <c>{"type":"hls","record":true}</c>.</summary>
+public sealed record OutputRequest(string? Type, string? Url, bool? Record = null);
 
-/// <summary>An output as the API shows it; the key part of an RTMP URL is masked after creation.</summary>
-public sealed record OutputResponse(string Type, string? Url);
+/// <summary>An output as the API shows it; the key part of an RTMP URL is masked after creation. <c>record</c> for HLS only.</summary>
+public sealed record OutputResponse(string Type, string? Url, bool? Record = null);
 
 /// <summary>Answer of <c>POST /api/streams</c>: the only response that carries the key.</summary>
 public sealed record StreamCreatedResponse(
@@ -129,5 +129,8 @@ internal static class ApiMapping
     public static string Name<T>(T value) where T : struct, Enum => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
 
     public static IReadOnlyList<OutputResponse> Outputs(IEnumerable<OutputSpec> outputs, bool redact) =>
-        [.. outputs.Select(o => new OutputResponse(Name(o.Type), o.Url is null || !redact ? o.Url : Media.SecretRedactor.Redact(o.Url)))];
+        [.. outputs.Select(o => new OutputResponse(
+            Name(o.Type),
+            o.Url is null || !redact ? o.Url : Media.SecretRedactor.Redact(o.Url),
+            o.Type == OutputType.Hls ? o.Record : null))];
 }

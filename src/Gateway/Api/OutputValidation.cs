@@ -24,7 +24,7 @@ public static class OutputValidation
             switch (output?.Type?.ToLowerInvariant())
             {
                 case "hls":
-                    outputs.Add(new OutputSpec(OutputType.Hls));
+                    outputs.Add(new OutputSpec(OutputType.Hls, Record: output.Record ?? false));
                     break;
                 case "archive":
                     outputs.Add(new OutputSpec(OutputType.Archive));
@@ -46,6 +46,11 @@ public static class OutputValidation
                 default:
                     errors.Add($"outputs[{i}].type must be one of hls, rtmp, archive, null.");
                     break;
+            }
+
+            if (output?.Record is not null && !string.Equals(output.Type, "hls", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"outputs[{i}].record applies to hls outputs only.");
             }
         }
 

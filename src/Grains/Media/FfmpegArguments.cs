@@ -22,14 +22,23 @@ public static class FfmpegArguments
             {
                 case OutputType.Hls:
                     AddEncode(args, spec.Tracks, options);
-                    args.Add("-f").Add("hls")
-                        .Add("-hls_time").Add(options.HlsSegmentSeconds)
-                        .Add("-hls_list_size").Add(0)
-                        .Add("-hls_playlist_type").Add("event")
-                        // append_list: a restarted FFmpeg (crash, new recording, failover) goes on with the same
-                        // playlist, after a discontinuity, instead of starting it again. Only then: FFmpeg 5.1 puts a
-                        // discontinuity before the first segment of a new playlist written with append_list.
-                        .Add("-hls_flags").Add(spec.Continuation ? "independent_segments+temp_file+append_list+discont_start" : "independent_segments+temp_file")
+                    args.Add("-f").Add("hls").Add("-hls_time").Add(options.HlsSegmentSeconds);
+                    if (output.Record)
+                    {
+                        // A recording: an event playlist that lists every segment and keeps them all.
+                        args.Add("-hls_list_size").Add(0).Add("-hls_playlist_type").Add("event");
+                    }
+                    else
+                    {
+                        // Live: a sliding window; segments that leave it are deleted, so disk use stays bounded.
+                        args.Add("-hls_list_size").Add(options.HlsWindowSegments);
+                    }
+
+                    // append_list: a restarted FFmpeg (crash, new recording, failover) goes on with the same
+                    // playlist, after a discontinuity, instead of starting it again. Only then: FFmpeg 5.1 puts a
+                    // discontinuity before the first segment of a new playlist written with append_list.
+                    var flags = spec.Continuation ? "independent_segments+temp_file+append_list+discont_start" : "independent_segments+temp_file";
+                    args.Add("-hls_flags").Add(output.Record ? flags : flags + "+delete_segments")
                         .Add("-hls_segment_filename").Add(Path.Combine(spec.HlsDirectory, "seg_%05d.ts"))
                         .Add(Path.Combine(spec.HlsDirectory, "index.m3u8"));
                     break;

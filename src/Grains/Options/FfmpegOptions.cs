@@ -15,6 +15,12 @@ public sealed class FfmpegOptions
     /// <summary>HLS segment length in seconds. Default 2.</summary>
     public int HlsSegmentSeconds { get; set; } = 2;
 
+    /// <summary>
+    /// Segments a live HLS playlist lists when the stream's <c>hls</c> output does not ask to record
+    /// (<c>"record": true</c>); older segments are deleted from disk. Default 6 (12 s at 2 s segments).
+    /// </summary>
+    public int HlsWindowSegments { get; set; } = 6;
+
     /// <summary>How long a stopping FFmpeg may take to drain its input and finalise outputs before it is interrupted. Default 30 s.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -85,6 +85,11 @@ internal sealed class FfmpegOptionsValidator : IValidateOptions<FfmpegOptions>
             errors.Add("LiveStream:Ffmpeg:HlsSegmentSeconds must be between 1 and 10.");
         }
 
+        if (options.HlsWindowSegments is < 3 or > 1000)
+        {
+            errors.Add("LiveStream:Ffmpeg:HlsWindowSegments must be between 3 and 1000.");
+        }
+
         if (options.StopTimeout <= TimeSpan.Zero || options.KillTimeout <= TimeSpan.Zero)
         {
             errors.Add("LiveStream:Ffmpeg:StopTimeout and LiveStream:Ffmpeg:KillTimeout must be positive.");
