@@ -10,8 +10,16 @@ public sealed record ConnectResult(
     [property: Id(4)] int Epoch,
     [property: Id(5)] long ResumeFrom,
     [property: Id(6)] int ReconnectWindowSeconds,
-    [property: Id(7)] string? HlsUrl)
+    [property: Id(7)] string? HlsUrl,
+    [property: Id(8)] string? RetryOnSilo = null)
 {
     /// <summary>A refusal with a close code from <see cref="CloseCodes"/>.</summary>
     public static ConnectResult Refused(int closeCode, string reason) => new(false, closeCode, reason, null, 0, 0, 0, null);
+
+    /// <summary>
+    /// Refused by a silo without room while <paramref name="silo"/> (an address in Orleans' parsable form) reported
+    /// some: the grain deactivates, and the gateway calls again at once with that silo as placement hint, so the
+    /// stream is activated there, instead of closing the socket.
+    /// </summary>
+    public static ConnectResult NoRoomHere(string silo) => new(false, CloseCodes.ClusterUnavailable, "no capacity on this silo", null, 0, 0, 0, null, silo);
 }

@@ -132,7 +132,7 @@ public static partial class IngestEndpoint
         ConnectResult connect;
         try
         {
-            connect = await grain.ConnectAsync(new ConnectRequest(hash, protocol, gateway.Id, http.TraceIdentifier, observer));
+            connect = await grain.ConnectPlacedAsync(new ConnectRequest(hash, protocol, gateway.Id, http.TraceIdentifier, observer));
         }
         catch (Exception ex) when (IsClusterFailure(ex))
         {

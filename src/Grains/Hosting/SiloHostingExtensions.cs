@@ -98,6 +98,23 @@ public static class SiloHostingExtensions
         return builder;
     }
 
+    /// <summary>Admission by cost: the silo's ledger, the cluster view, its reporter and the placement that uses them. Safe to call twice.</summary>
+    public static IServiceCollection AddLiveStreamAdmission(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(Capacity.SiloCapacity)))
+        {
+            return services;
+        }
+
+        services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
+        services.AddSingleton<Capacity.SiloCapacity>();
+        services.AddSingleton<Capacity.ClusterCapacityView>();
+        services.AddHostedService<Capacity.CapacityReporter>();
+        services.AddPlacementDirector<Capacity.CapacityPlacement, Capacity.CapacityPlacementDirector>();
+        return services;
+    }
+
     /// <summary>The silo's own services: options, the FFmpeg runner and its supervisor. Safe to call twice.</summary>
     public static IServiceCollection AddLiveStreamSiloServices(this IServiceCollection services)
     {
@@ -117,6 +134,7 @@ public static class SiloHostingExtensions
             services.AddHostedService(sp => sp.GetRequiredService<Storage.RetentionSweeper>());
         }
         services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
+        services.AddLiveStreamAdmission();
 
         // The supervisor is a hosted service registered before the silo, so it stops after the silo has
         // deactivated its grains (hosted services stop in reverse order) and kills whatever survived.

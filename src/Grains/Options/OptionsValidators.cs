@@ -172,3 +172,23 @@ internal sealed class RetentionOptionsValidator : IValidateOptions<RetentionOpti
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
+
+/// <summary>Validates <see cref="AdmissionOptions"/>; each message names the configuration key.</summary>
+internal sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AdmissionOptions options)
+    {
+        var errors = new List<string>();
+        if (options.CapacityUnits < 0)
+        {
+            errors.Add("LiveStream:Admission:CapacityUnits must not be negative (0: 18 per processor).");
+        }
+
+        if (options.ReportInterval < TimeSpan.FromMilliseconds(50) || options.ReportInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("LiveStream:Admission:ReportInterval must be between 00:00:00.05 and 00:01:00.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

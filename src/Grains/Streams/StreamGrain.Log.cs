@@ -67,4 +67,10 @@ internal sealed partial class StreamGrain
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Session {SessionId} fails: {Reason}")]
     private static partial void LogDiskFailed(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(EventId = 3901, Level = LogLevel.Information, Message = "Stream {StreamId}: no room on this silo for a session of {Cost} units ({Used}/{Capacity} used); it moves to a silo with room")]
+    private static partial void LogNoRoomHere(ILogger logger, string streamId, int cost, int used, int capacity);
+
+    [LoggerMessage(EventId = 3902, Level = LogLevel.Warning, Message = "Stream {StreamId}: cluster at capacity, a session of {Cost} units refused with 4503 (this silo {Used}/{Capacity} used)")]
+    private static partial void LogClusterFull(ILogger logger, string streamId, int cost, int used, int capacity);
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using LiveStream.Capacity;
 using LiveStream.Ingest;
 using LiveStream.Leases;
 using LiveStream.Media;
@@ -18,6 +19,7 @@ namespace LiveStream.Streams;
 /// the buffer outside any turn, so control calls never wait behind a stalled FFmpeg.
 /// </summary>
 [GrainType("livestream.stream")]
+[CapacityPlacement]
 internal sealed partial class StreamGrain(
     [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
     [PersistentState("live", StorageNames.Failover)] IPersistentState<LiveRecord> liveState,
@@ -33,6 +35,8 @@ internal sealed partial class StreamGrain(
     ILocalSiloDetails localSilo,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     LiveStreamInstruments instruments,
+    SiloCapacity capacity,
+    ClusterCapacityView clusterCapacity,
     Webhooks.ISessionEvents sessionEvents,
     TimeProvider time,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain
@@ -259,9 +263,26 @@ internal sealed partial class StreamGrain(
             return Accepted(_live, record.Settings);
         }
 
-        var live = await StartSessionAsync(record);
+        var cost = SessionCost.Reserve(record.Outputs);
+        if (!capacity.TryAdmit(StreamId, cost))
+        {
+            return RefuseForCapacity(cost);
+        }
+
+        LiveSession? live;
+        try
+        {
+            live = await StartSessionAsync(record);
+        }
+        catch
+        {
+            capacity.Release(StreamId);
+            throw;
+        }
+
         if (live is null)
         {
+            capacity.Release(StreamId);
             return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "stream is still running elsewhere; retry shortly");
         }
 
@@ -335,6 +356,12 @@ internal sealed partial class StreamGrain(
 
         _live.Committed += data.Length;
         _live.Record.BytesIngested = _live.Committed;
+        if (!ReferenceEquals(_live.CostedTracks, _live.Pipeline.Tracks) && _live.Pipeline.Tracks.Count > 0)
+        {
+            // The recording's header is known (or a new recording began): the session costs what its media costs.
+            _live.CostedTracks = _live.Pipeline.Tracks;
+            capacity.Update(StreamId, SessionCost.Of(state.State.Outputs, _live.CostedTracks));
+        }
 
         // Durable before it is acknowledged: another silo resumes exactly here if this one dies.
         liveState.State.SessionId = _live.Record.Id;
@@ -516,6 +543,10 @@ internal sealed partial class StreamGrain(
         _live = new LiveSession(record, pipeline, lease) { Committed = committed };
         _toRestore = null;
         instruments.SessionsActive.Add(1);
+
+        // A session that moves here is never refused: it was admitted once, and its publisher is already live.
+        capacity.Update(StreamId, SessionCost.Of(outputs, pipeline.Tracks.Count > 0 ? pipeline.Tracks : null));
+        _live.CostedTracks = pipeline.Tracks;
         await state.WriteStateAsync();
         LogRestored(logger, record.Id, committed);
         return true;
@@ -584,6 +615,7 @@ internal sealed partial class StreamGrain(
         _tick = null;
         await live.Pipeline.DisposeAsync();
         instruments.SessionsActive.Add(-1);
+        capacity.Release(StreamId);
         if (persist)
         {
             live.Record.FfmpegPid = null;
@@ -834,6 +866,7 @@ internal sealed partial class StreamGrain(
         NotifyPublisher(live, CloseCodes.GatewayRestarting, "session moved; reconnect");
         await live.Pipeline.DisposeAsync();
         instruments.SessionsActive.Add(-1);
+        capacity.Release(StreamId);
 
         DeactivateOnIdle();
     }
@@ -885,6 +918,7 @@ internal sealed partial class StreamGrain(
         live.Record.CloseCode = closeCode;
         live.Record.FfmpegPid = null;
         instruments.SessionsActive.Add(-1);
+        capacity.Release(StreamId);
 
         try
         {
@@ -923,6 +957,29 @@ internal sealed partial class StreamGrain(
             { ConnectionEpoch: var e } when e > epoch => new WriteResult(WriteOutcome.Closed, 0, CloseCodes.Superseded, "superseded by a newer publisher"),
             _ => new WriteResult(WriteOutcome.Closed, ended?.BytesIngested ?? 0, CloseCodes.Normal, "session ended"),
         };
+    }
+
+    /// <summary>
+    /// No room on this silo for a session of <paramref name="cost"/> units. When another active silo reported room,
+    /// this activation goes away and names the silo with the most, where the gateway's retry places the stream;
+    /// otherwise the cluster is full.
+    /// </summary>
+    private ConnectResult RefuseForCapacity(int cost)
+    {
+        var snapshot = membership.CurrentSnapshot;
+        var here = localSilo.SiloAddress.ToParsableString();
+        var elsewhere = clusterCapacity.Loads.Values
+            .Where(l => l.FreeUnits >= cost && l.Silo != here && snapshot.GetSiloStatus(SiloAddress.FromParsableString(l.Silo)) == SiloStatus.Active)
+            .MaxBy(l => l.FreeUnits);
+        if (elsewhere is not null)
+        {
+            LogNoRoomHere(logger, StreamId, cost, capacity.UsedUnits, capacity.CapacityUnits);
+            DeactivateOnIdle();
+            return ConnectResult.NoRoomHere(elsewhere.Silo);
+        }
+
+        LogClusterFull(logger, StreamId, cost, capacity.UsedUnits, capacity.CapacityUnits);
+        return ConnectResult.Refused(CloseCodes.ClusterUnavailable, "cluster at capacity; retry later");
     }
 
     private static ConnectResult Accepted(LiveSession live, StreamSettings settings) => new(
@@ -1003,6 +1060,9 @@ internal sealed partial class StreamGrain(
 
         /// <summary>When a dead FFmpeg is to be started again (backoff), or null.</summary>
         public DateTimeOffset? RestartDueAt { get; set; }
+
+        /// <summary>The tracks the session's admission cost was last computed from.</summary>
+        public IReadOnlyList<TrackInfo>? CostedTracks { get; set; }
 
         /// <summary>The gateway side of the current publisher, told when it must close.</summary>
         public IPublisherObserver? Observer { get; set; }

@@ -87,6 +87,8 @@ internal static class MatroskaHeaderParser
         ulong type = 0;
         string? codecId = null;
         byte[] codecPrivate = [];
+        ulong width = 0;
+        ulong height = 0;
         var offset = 0;
         while (offset < entry.Length)
         {
@@ -103,6 +105,9 @@ internal static class MatroskaHeaderParser
                     break;
                 case MatroskaIds.CodecPrivate:
                     codecPrivate = value.ToArray();
+                    break;
+                case MatroskaIds.Video:
+                    (width, height) = ReadPixelSize(value);
                     break;
                 default:
                     break;
@@ -128,7 +133,30 @@ internal static class MatroskaHeaderParser
             _ when type == 0 && codecId.StartsWith("A_", StringComparison.Ordinal) => TrackKind.Audio,
             _ => TrackKind.Other,
         };
-        return new TrackInfo((long)number, kind, CodecNames.FromMatroska(codecId), codecPrivate);
+        return new TrackInfo((long)number, kind, CodecNames.FromMatroska(codecId), codecPrivate, (int)Math.Min(width, ushort.MaxValue), (int)Math.Min(height, ushort.MaxValue));
+    }
+
+    private static (ulong Width, ulong Height) ReadPixelSize(ReadOnlySpan<byte> video)
+    {
+        ulong width = 0;
+        ulong height = 0;
+        var offset = 0;
+        while (offset < video.Length)
+        {
+            switch (Ebml.ReadElement(video, ref offset, out var value))
+            {
+                case MatroskaIds.PixelWidth:
+                    width = Ebml.ReadUnsigned(value);
+                    break;
+                case MatroskaIds.PixelHeight:
+                    height = Ebml.ReadUnsigned(value);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return (width, height);
     }
 
     private static string Printable(ReadOnlySpan<byte> text)

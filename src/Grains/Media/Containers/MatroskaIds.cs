@@ -24,6 +24,9 @@ internal static class MatroskaIds
     public const uint TrackType = 0x83;
     public const uint CodecId = 0x86;
     public const uint CodecPrivate = 0x63A2;
+    public const uint Video = 0xE0;
+    public const uint PixelWidth = 0xB0;
+    public const uint PixelHeight = 0xBA;
 
     public const uint Timestamp = 0xE7;
     public const uint Position = 0xA7;

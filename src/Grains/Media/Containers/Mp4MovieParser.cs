@@ -107,8 +107,8 @@ internal static class Mp4MovieParser
             Mp4Types.Soun => TrackKind.Audio,
             _ => TrackKind.Other,
         };
-        var (entryType, codecPrivate) = ParseStsd(stsd, kind, id);
-        return (new TrackInfo(id, kind, CodecNames.FromMp4(entryType), codecPrivate), new Mp4Track(id, kind, timescale));
+        var (entryType, codecPrivate, width, height) = ParseStsd(stsd, kind, id);
+        return (new TrackInfo(id, kind, CodecNames.FromMp4(entryType), codecPrivate, width, height), new Mp4Track(id, kind, timescale));
     }
 
     private static void ParseMdia(ReadOnlySpan<byte> mdia, ref uint timescale, ref uint handler, ref ReadOnlySpan<byte> stsd)
@@ -134,7 +134,7 @@ internal static class Mp4MovieParser
     }
 
     /// <summary>The first sample entry's type and the payload of its decoder configuration box.</summary>
-    private static (uint Type, byte[] CodecPrivate) ParseStsd(ReadOnlySpan<byte> stsd, TrackKind kind, uint id)
+    private static (uint Type, byte[] CodecPrivate, int Width, int Height) ParseStsd(ReadOnlySpan<byte> stsd, TrackKind kind, uint id)
     {
         if (stsd.IsEmpty || Mp4Box.ReadUInt32(stsd, 4, Mp4Types.Stsd) == 0)
         {
@@ -160,6 +160,10 @@ internal static class Mp4MovieParser
             throw new MediaFormatException($"sample entry '{Mp4Types.Format(type)}' is too short");
         }
 
+        // VisualSampleEntry: width and height follow the 8-byte SampleEntry header and 16 bytes of reserved fields.
+        var (width, height) = kind == TrackKind.Video
+            ? (BinaryPrimitives.ReadUInt16BigEndian(entry[24..]), BinaryPrimitives.ReadUInt16BigEndian(entry[26..]))
+            : (0, 0);
         var children = entry[fixedLength..];
         offset = 0;
         while (offset < children.Length)
@@ -167,11 +171,11 @@ internal static class Mp4MovieParser
             var childType = Mp4Box.Read(children, ref offset, out var child);
             if (childType is Mp4Types.AvcC or Mp4Types.HvcC or Mp4Types.VpcC or Mp4Types.Av1C or Mp4Types.DOps or Mp4Types.Esds or Mp4Types.DfLa)
             {
-                return (type, child.ToArray());
+                return (type, child.ToArray(), width, height);
             }
         }
 
-        return (type, []);
+        return (type, [], width, height);
     }
 
     private static ReadOnlySpan<byte> FindChild(ReadOnlySpan<byte> parent, uint wanted)

@@ -11,4 +11,6 @@ namespace LiveStream.Media.Containers;
 /// Matroska CodecPrivate, or the payload of the MP4 decoder configuration box (<c>avcC</c>, <c>dOps</c>, <c>esds</c>…);
 /// empty when the track has none.
 /// </param>
-public sealed record TrackInfo(long Number, TrackKind Kind, string Codec, byte[] CodecPrivate);
+/// <param name="Width">Video width in pixels as the container states it (Matroska PixelWidth, MP4 visual sample entry); 0 when unknown.</param>
+/// <param name="Height">Video height in pixels; 0 when unknown.</param>
+public sealed record TrackInfo(long Number, TrackKind Kind, string Codec, byte[] CodecPrivate, int Width = 0, int Height = 0);
