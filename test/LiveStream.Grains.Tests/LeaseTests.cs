@@ -190,9 +190,13 @@ public sealed class LeaseTests : IAsyncLifetime
             Timeout,
             "the survivor to take the lease");
         Assert.True(taken!.Token > lease.Token);
-        var moved = (await grain.GetSessionAsync(session.SessionId!))!;
+        // The lease is taken before the stored state is read again: status shows the moved session once it is live there.
+        var moved = (await Eventually.ReturnsAsync(
+            () => grain.GetSessionAsync(session.SessionId!),
+            s => s?.Silo == survivor.ToParsableString(),
+            Timeout,
+            "the session to be live on the survivor"))!;
         Assert.Equal((SessionState.Disconnected, committed, session.Epoch), (moved.State, moved.BytesIngested, moved.ConnectionEpoch));
-        Assert.Equal(survivor.ToParsableString(), moved.Silo);
 
         // The same publisher connection (same epoch) goes on where its acknowledged bytes end.
         committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, committed, chunks.Skip(8));

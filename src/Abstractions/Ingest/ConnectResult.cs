@@ -18,8 +18,7 @@ public sealed record ConnectResult(
 
     /// <summary>
     /// Refused by a silo without room while <paramref name="silo"/> (an address in Orleans' parsable form) reported
-    /// some: the grain deactivates, and the gateway calls again at once with that silo as placement hint, so the
-    /// stream is activated there, instead of closing the socket.
+    /// some: the grain migrates there, and the gateway calls again at once instead of closing the socket.
     /// </summary>
     public static ConnectResult NoRoomHere(string silo) => new(false, CloseCodes.ClusterUnavailable, "no capacity on this silo", null, 0, 0, 0, null, silo);
 }

@@ -1,5 +1,3 @@
-using Orleans.Runtime.Placement;
-
 namespace LiveStream.Ingest;
 
 /// <summary>Connecting a publisher, following the stream to a silo with room.</summary>
@@ -9,25 +7,17 @@ public static class StreamGrainConnect
     public const int MaxPlacementAttempts = 3;
 
     /// <summary>
-    /// Calls <see cref="IStreamGrain.ConnectAsync"/>. A silo without room lets the stream go and names a silo with
-    /// room (<see cref="ConnectResult.RetryOnSilo"/>): the call is made again with that silo as placement hint, so
-    /// the stream is activated there. Bounded: with a stale view of the cluster the last answer stands (4503, and
-    /// the client retries).
+    /// Calls <see cref="IStreamGrain.ConnectAsync"/>. A silo without room migrates the stream to a silo with room
+    /// and says so (<see cref="ConnectResult.RetryOnSilo"/>): the call is made again, and Orleans delivers it to the
+    /// migrated activation. Bounded: with a stale view of the cluster the last answer stands (4503, and the client
+    /// retries).
     /// </summary>
     public static async Task<ConnectResult> ConnectPlacedAsync(this IStreamGrain grain, ConnectRequest request)
     {
         var connect = await grain.ConnectAsync(request);
-        for (var attempt = 1; connect is { Accepted: false, RetryOnSilo: { } silo } && attempt < MaxPlacementAttempts; attempt++)
+        for (var attempt = 1; connect is { Accepted: false, RetryOnSilo: not null } && attempt < MaxPlacementAttempts; attempt++)
         {
-            RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(silo));
-            try
-            {
-                connect = await grain.ConnectAsync(request);
-            }
-            finally
-            {
-                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
-            }
+            connect = await grain.ConnectAsync(request);
         }
 
         return connect;

@@ -11,6 +11,7 @@ using LiveStream.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.Placement;
 
 namespace LiveStream.Streams;
 
@@ -961,7 +962,7 @@ internal sealed partial class StreamGrain(
 
     /// <summary>
     /// No room on this silo for a session of <paramref name="cost"/> units. When another active silo reported room,
-    /// this activation goes away and names the silo with the most, where the gateway's retry places the stream;
+    /// this activation migrates to the silo with the most and names it, and the gateway's retry follows it there;
     /// otherwise the cluster is full.
     /// </summary>
     private ConnectResult RefuseForCapacity(int cost)
@@ -973,8 +974,19 @@ internal sealed partial class StreamGrain(
             .MaxBy(l => l.FreeUnits);
         if (elsewhere is not null)
         {
+            // Migration (not a plain deactivation) moves the directory entry too, so callers that cached this
+            // address follow it; the hint is captured with the request context and guides the placement director.
             LogNoRoomHere(logger, StreamId, cost, capacity.UsedUnits, capacity.CapacityUnits);
-            DeactivateOnIdle();
+            RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(elsewhere.Silo));
+            try
+            {
+                this.MigrateOnIdle();
+            }
+            finally
+            {
+                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            }
+
             return ConnectResult.NoRoomHere(elsewhere.Silo);
         }
 
