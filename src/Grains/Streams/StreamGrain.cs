@@ -433,7 +433,7 @@ internal sealed partial class StreamGrain(
         return new ArchiveRead(true, length, buffer);
     }
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _toRestore = FindSessionToRestore();
         if (_toRestore is not null)
@@ -441,8 +441,25 @@ internal sealed partial class StreamGrain(
             // Its silo went away or handed it off with the session live: pick it up here once the lease is ours.
             StartTick();
         }
+        else if (state.RecordExists && ForgetExpiredSessions(state.State) > 0)
+        {
+            // A stream nobody publishes to any more still sheds its ended sessions once they pass retention.
+            await state.WriteStateAsync(cancellationToken);
+        }
 
-        return base.OnActivateAsync(cancellationToken);
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>Removes the records of sessions that ended longer than <c>Retention:Days</c> ago; their files go with the silo's sweeper.</summary>
+    private int ForgetExpiredSessions(StreamRecord record)
+    {
+        if (retentionOptions.Value.Days <= 0)
+        {
+            return 0;
+        }
+
+        var cutoff = time.GetUtcNow() - TimeSpan.FromDays(retentionOptions.Value.Days);
+        return record.Sessions.RemoveAll(s => s.EndedAt is { } ended && ended < cutoff);
     }
 
     /// <summary>
@@ -699,12 +716,7 @@ internal sealed partial class StreamGrain(
             LeaseToken = lease.Current!.Token,
         };
         record.Sessions.Add(session);
-        if (retentionOptions.Value.Days > 0)
-        {
-            // Records of sessions past their retention go (their files are removed by the silo's sweeper).
-            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(retentionOptions.Value.Days);
-            record.Sessions.RemoveAll(s => s.EndedAt is { } ended && ended < cutoff);
-        }
+        ForgetExpiredSessions(record);
 
         var excess = record.Sessions.Count - sessionOptions.Value.HistoryLimit;
         if (excess > 0)
