@@ -47,13 +47,13 @@ public sealed class LiveStreamInstruments : IDisposable
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 8_388_608, 16_777_216, 67_108_864, 268_435_456] });
         SessionFps = _meter.CreateHistogram(
             "livestream.session.fps",
-            unit: "{frame}/s",
-            description: "Each live session's FFmpeg output frame rate, sampled every session tick (sessions with FFmpeg progress only).",
+            unit: null,
+            description: "Each live session's FFmpeg output frame rate in frames per second, sampled every session tick (sessions with FFmpeg progress only).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0, 1, 5, 10, 15, 20, 24, 25, 30, 50, 60] });
         SessionIngestBitrate = _meter.CreateHistogram(
             "livestream.session.ingest_bitrate",
-            unit: "bit/s",
-            description: "Each live session's committed ingest bitrate, sampled every session tick.",
+            unit: null,
+            description: "Each live session's committed ingest bitrate in bits per second, sampled every session tick.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000] });
         Connections = _meter.CreateCounter<long>("livestream.ingest.connections", description: "Ingest connections by outcome.");
         WebhooksDelivered = _meter.CreateCounter<long>("livestream.webhooks.delivered", description: "Webhook deliveries a receiver accepted.");
