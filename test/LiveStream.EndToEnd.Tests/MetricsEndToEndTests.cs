@@ -19,6 +19,7 @@ public sealed class MetricsEndToEndTests(LiveStreamProcesses cluster)
             await publisher.SendRangeAsync(capture.Bytes, 0, capture.Bytes.Length, 16 * 1024);
             await publisher.WaitForAckAsync(capture.Bytes.Length, TimeSpan.FromSeconds(60));
             await publisher.EndAsync();
+            await cluster.WaitForSessionStateAsync(publisher.SessionId, "ended");
         }
 
         // The exporter caches a scrape for a moment: poll until the bytes show.
@@ -45,6 +46,7 @@ public sealed class MetricsEndToEndTests(LiveStreamProcesses cluster)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var capture = MediaCapture.Load("h264-opus-mkv");
         var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
+        // Sessions of other tests end before theirs do; none is starting or ending now.
         var activeBefore = Sum(await ScrapeAsync(http, cluster.SiloUrl), "livestream_sessions_active");
         var scrapes = new List<(string Silo, string Gateway)>();
 
