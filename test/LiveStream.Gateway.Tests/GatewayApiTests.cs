@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
+using LiveStream.Gateway.Ingest;
 using LiveStream.Testing;
 
 namespace LiveStream.Gateway.Tests;
@@ -116,7 +117,7 @@ public sealed class GatewayApiTests(GatewayFactory factory)
         }
 
         await Eventually.HoldsAsync(
-            () => factory.ExportedSpans.Any(s => s.OperationName == "ingest.connection"),
+            () => factory.ExportedSpans.Any(s => s.OperationName == IngestEndpoint.ConnectionActivityName),
             TimeSpan.FromSeconds(30),
             "the ingest span to be exported");
         var spans = factory.ExportedSpans.ToList();
@@ -128,4 +129,58 @@ public sealed class GatewayApiTests(GatewayFactory factory)
             Assert.DoesNotContain(span.TagObjects, t => t.Value is string v && v.Contains(key, StringComparison.Ordinal));
         }
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_ingest_connection_is_one_span_whose_trace_holds_its_grain_calls_with_no_key_anywhere()
+    {
+        using var api = factory.CreateAdminClient();
+        using var created = await api.PostAsJsonAsync("/api/streams", new { outputs = new[] { new { type = "null" } } });
+        var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        var key = body.GetProperty("streamKey").GetString()!;
+        var streamId = body.GetProperty("id").GetString()!;
+        var client = factory.Server.CreateWebSocketClient();
+
+        using (var socket = await client.ConnectAsync(new Uri(factory.Server.BaseAddress, "/stream/live/" + key), CancellationToken.None))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await socket.SendAsync(new byte[1000], WebSocketMessageType.Binary, true, CancellationToken.None);
+            }
+
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+
+        var connection = await Eventually.ReturnsAsync(
+            () => Task.FromResult(factory.ExportedSpans.FirstOrDefault(s => s.OperationName == IngestEndpoint.ConnectionActivityName && Equals(s.GetTagItem("livestream.stream_id"), streamId))),
+            span => span is not null,
+            TimeSpan.FromSeconds(30),
+            "the connection span to be exported");
+        var sessionId = Assert.IsType<string>(connection!.GetTagItem("livestream.session_id"));
+        Assert.StartsWith(streamId, sessionId, StringComparison.Ordinal);
+        Assert.Equal(1, connection.GetTagItem("livestream.epoch"));
+        Assert.Equal(1000, connection.GetTagItem("livestream.close_code"));
+
+        // Orleans' activity propagation: the grain calls made for the connection are in its trace, on both sides
+        // (the caller's client span and the grain's server span).
+        await Eventually.HoldsAsync(
+            () => GrainCalls(connection, "DisconnectAsync").Count >= 2,
+            TimeSpan.FromSeconds(30),
+            "the disconnect call's spans to be exported");
+        Assert.True(GrainCalls(connection, "ConnectAsync").Count >= 2, "the connect call is in the connection's trace");
+        Assert.True(GrainCalls(connection, "WriteAsync").Count >= 6, "each chunk write is in the connection's trace");
+        Assert.Contains(GrainCalls(connection, "WriteAsync"), s => s.ParentSpanId == connection.SpanId);
+
+        foreach (var span in factory.ExportedSpans.ToList())
+        {
+            Assert.DoesNotContain(key, span.DisplayName, StringComparison.Ordinal);
+            Assert.DoesNotContain(span.TagObjects, t => t.Value is string v && v.Contains(key, StringComparison.Ordinal));
+            Assert.DoesNotContain(span.Events.SelectMany(e => e.Tags), t => t.Value is string v && v.Contains(key, StringComparison.Ordinal));
+            Assert.DoesNotContain(span.Baggage, b => b.Value?.Contains(key, StringComparison.Ordinal) == true);
+        }
+    }
+
+    private List<System.Diagnostics.Activity> GrainCalls(System.Diagnostics.Activity connection, string method) =>
+        [.. factory.ExportedSpans.Where(s => s.TraceId == connection.TraceId
+            && s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)
+            && (Equals(s.GetTagItem("rpc.method"), method) || s.DisplayName.EndsWith("/" + method, StringComparison.Ordinal)))];
 }

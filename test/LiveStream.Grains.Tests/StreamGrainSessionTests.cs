@@ -338,4 +338,29 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
 
         Assert.Equal(capture.Sha256, Convert.ToHexString(SHA256.HashData(archive.ToArray())));
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_session_without_ffmpeg_reports_its_ingest_bitrate_and_no_frame_rate()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains, [new OutputSpec(OutputType.Null)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+
+        // 25 000 bytes every 500 ms: 400 kbit/s.
+        long offset = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            fixture.Time.Advance(TimeSpan.FromMilliseconds(500));
+            offset = (await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, new byte[25_000]))).Committed;
+        }
+
+        var health = (await grain.GetSessionAsync(session.SessionId!))!.Health;
+        Assert.NotNull(health);
+        Assert.Equal(400_000, health.IngestBitsPerSecond);
+        Assert.Null(health.Fps);
+        Assert.Null(health.Speed);
+        Assert.Null(health.StderrTail);
+
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        Assert.Null((await grain.GetSessionAsync(session.SessionId!))!.Health);
+    }
 }

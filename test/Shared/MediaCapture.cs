@@ -6,8 +6,9 @@ namespace LiveStream.Testing;
 /// <summary>A real Chromium MediaRecorder capture from <c>shared/media</c>, with its original chunk boundaries.</summary>
 public sealed class MediaCapture
 {
-    private MediaCapture(string name, byte[] bytes, IReadOnlyList<int> chunkSizes, IReadOnlyList<double> chunkTimesMs, double durationMs)
+    private MediaCapture(string name, byte[] bytes, IReadOnlyList<int> chunkSizes, IReadOnlyList<double> chunkTimesMs, double durationMs, double? frameRate)
     {
+        FrameRate = frameRate;
         Name = name;
         Bytes = bytes;
         ChunkSizes = chunkSizes;
@@ -24,6 +25,12 @@ public sealed class MediaCapture
     public IReadOnlyList<double> ChunkTimesMs { get; }
 
     public double DurationMs { get; }
+
+    /// <summary>The video track's frame rate as the recorder reported it (null for audio only).</summary>
+    public double? FrameRate { get; }
+
+    /// <summary>The capture's average bitrate: its bytes over its recorded length.</summary>
+    public double BitsPerSecond => Bytes.Length * 8 / (DurationMs / 1000);
 
     public string Sha256 => Convert.ToHexString(SHA256.HashData(Bytes));
 
@@ -53,6 +60,7 @@ public sealed class MediaCapture
             throw new InvalidDataException($"{name}: chunks.json sizes add up to {sizes.Sum()}, the file has {bytes.Length} bytes.");
         }
 
-        return new MediaCapture(name, bytes, sizes, times, json.RootElement.GetProperty("durationMs").GetDouble());
+        var frameRate = json.RootElement.TryGetProperty("frameRate", out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : (double?)null;
+        return new MediaCapture(name, bytes, sizes, times, json.RootElement.GetProperty("durationMs").GetDouble(), frameRate);
     }
 }

@@ -107,6 +107,40 @@ public sealed class V1Publisher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="capture"/>'s chunks when the recorder produced them (their <c>msSinceStart</c>), as a
+    /// browser would; <paramref name="due"/> runs, in order, at each of <paramref name="dueAtMs"/> into the capture.
+    /// </summary>
+    public async Task PublishAtPaceAsync(MediaCapture capture, IReadOnlyList<double>? dueAtMs = null, Func<int, Task>? due = null)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var next = 0;
+        long offset = 0;
+        var i = 0;
+        foreach (var chunk in capture.Chunks())
+        {
+            var at = capture.ChunkTimesMs[i++];
+            while (dueAtMs is not null && due is not null && next < dueAtMs.Count && dueAtMs[next] <= at)
+            {
+                await WaitUntilAsync(started, dueAtMs[next]);
+                await due(next++);
+            }
+
+            await WaitUntilAsync(started, at);
+            await SendAsync(offset, chunk);
+            offset += chunk.Length;
+        }
+    }
+
+    private static async Task WaitUntilAsync(System.Diagnostics.Stopwatch clock, double ms)
+    {
+        var wait = TimeSpan.FromMilliseconds(ms) - clock.Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+    }
+
     public Task WaitForAckAsync(long offset, TimeSpan timeout) =>
         LiveStream.Testing.Eventually.HoldsAsync(() => Acked >= offset, timeout, $"an ack of {offset}");
 

@@ -22,4 +22,5 @@ public sealed record SessionStatus(
     [property: Id(16)] AudioStatus? Audio = null,
     [property: Id(17)] IReadOnlyList<string>? Warnings = null,
     [property: Id(18)] string? Silo = null,
-    [property: Id(19)] IReadOnlyList<OutputStatus>? Outputs = null);
+    [property: Id(19)] IReadOnlyList<OutputStatus>? Outputs = null,
+    [property: Id(20)] SessionHealth? Health = null);

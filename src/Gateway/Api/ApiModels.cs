@@ -84,7 +84,8 @@ public sealed record SessionResponse(
     AudioStatus? Audio,
     IReadOnlyList<string> Warnings,
     string? Silo,
-    IReadOnlyList<OutputStatusResponse>? Outputs)
+    IReadOnlyList<OutputStatusResponse>? Outputs,
+    SessionHealth? Health)
 {
     public static SessionResponse From(SessionStatus s) => new(
         s.Id,
@@ -106,7 +107,8 @@ public sealed record SessionResponse(
         s.Audio,
         s.Warnings ?? [],
         s.Silo,
-        s.Outputs is null ? null : [.. s.Outputs.Select(OutputStatusResponse.From)]);
+        s.Outputs is null ? null : [.. s.Outputs.Select(OutputStatusResponse.From)],
+        s.Health is null ? null : s.Health with { StderrTail = s.Health.StderrTail?.Select(Media.SecretRedactor.Redact).ToList() });
 }
 
 /// <summary>One output of a live session: URL and last error with the key masked (the grain masks them; masked again here).</summary>

@@ -82,6 +82,10 @@ public static class GatewayHostingExtensions
         {
             builder.AddLiveStreamTelemetry();
             services.AddLiveStreamHealthChecks();
+
+            // The Orleans client retries its connection until a silo answers; started concurrently, it does not hold
+            // Kestrel back meanwhile, so /health/live answers and /health/ready says 503 until the cluster is there.
+            services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
             AddClient(builder);
         }
 

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
+using LiveStream.Telemetry;
 
 namespace LiveStream.Gateway.Ingest;
 
@@ -17,6 +18,7 @@ internal sealed partial class IngestConnection(
     IngestProtocol protocol,
     IngestOptions options,
     TimeProvider time,
+    LiveStreamInstruments instruments,
     ILogger logger) : IPublisherObserver, IDisposable
 {
     private const int OffsetHeaderBytes = 8;
@@ -300,7 +302,7 @@ internal sealed partial class IngestConnection(
 
                     return Outcome.ServerClose(CloseCodes.ProtocolViolation, protocol == IngestProtocol.Raw ? "text frame in raw mode" : "malformed message");
                 default:
-                    var written = await WriteMessageAsync(state.Buffer.AsMemory(0, filled), cancellationToken);
+                    var written = await WriteMessageAsync(state.Buffer.AsMemory(0, filled), time.GetTimestamp(), cancellationToken);
                     if (written is not null)
                     {
                         return written;
@@ -320,7 +322,8 @@ internal sealed partial class IngestConnection(
         return new Outcome(kind, status, CloseCodes.Normal, "");
     }
 
-    private async Task<Outcome?> WriteMessageAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    /// <summary>Writes one message to the grain; <paramref name="receivedAt"/> (its last frame's arrival) times the chunk's latency.</summary>
+    private async Task<Outcome?> WriteMessageAsync(ReadOnlyMemory<byte> message, long receivedAt, CancellationToken cancellationToken)
     {
         long offset;
         ReadOnlyMemory<byte> payload;
@@ -352,6 +355,7 @@ internal sealed partial class IngestConnection(
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
+                    instruments.ChunkLatency.Record(time.GetElapsedTime(receivedAt).TotalSeconds);
                     // Only bytes committed for the first time count: a resend after a reconnect is free.
                     var bitsPerSecond = _bitrate.Add(Math.Max(0, result.Committed - _offset));
                     _offset = Math.Max(_offset, result.Committed);

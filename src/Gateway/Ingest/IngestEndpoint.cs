@@ -19,6 +19,9 @@ public static partial class IngestEndpoint
     /// <summary>The WebSocket subprotocol of the resume protocol.</summary>
     public const string SubprotocolV1 = "livestream.v1";
 
+    /// <summary>Name of the span of one ingest connection.</summary>
+    public const string ConnectionActivityName = "livestream.ingest.connection";
+
     /// <summary>Maps the ingest endpoint.</summary>
     public static IEndpointRouteBuilder MapStreamIngest(this IEndpointRouteBuilder endpoints)
     {
@@ -58,7 +61,9 @@ public static partial class IngestEndpoint
             return;
         }
 
-        using var activity = LiveStreamInstruments.ActivitySource.StartActivity("ingest.connection", ActivityKind.Server);
+        // One span per connection, under ASP.NET Core's request span; the grain calls made for it (key lookup,
+        // connect, every chunk write, disconnect) are its children through Orleans' activity propagation.
+        using var activity = LiveStreamInstruments.ActivitySource.StartActivity(ConnectionActivityName, ActivityKind.Internal);
         activity?.SetTag("url.path", "/stream/live/[redacted]");
 
         // Resolve the key first: nothing else happens for a connection whose key is unknown.
@@ -101,7 +106,7 @@ public static partial class IngestEndpoint
 
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
-        using var connection = new IngestConnection(socket, grain, protocol, options.Value, time, logger);
+        using var connection = new IngestConnection(socket, grain, protocol, options.Value, time, instruments, logger);
 
         // Drain on shutdown (a redeploy): every socket is closed with 1012 and its session waits for the client.
         using var draining = lifetime.ApplicationStopping.Register(() => _ = connection.DrainAsync());
@@ -151,6 +156,7 @@ public static partial class IngestEndpoint
 
         instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", "accepted"));
         activity?.SetTag("livestream.session_id", connect.SessionId);
+        activity?.SetTag("livestream.protocol", protocol == IngestProtocol.V1 ? SubprotocolV1 : "raw");
         activity?.SetTag("livestream.epoch", connect.Epoch);
         LogAccepted(logger, connect.SessionId!, connect.Epoch, protocol);
 

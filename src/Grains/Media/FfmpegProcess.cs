@@ -21,16 +21,18 @@ internal sealed partial class FfmpegProcess : IMediaProcess
     private readonly string _sessionId;
     private readonly Queue<string> _stderr = new();
     private readonly SessionBuffer _input;
+    private readonly FfmpegProgress _progress;
 
-    public FfmpegProcess(MediaProcessSpec spec, SessionBuffer input, FfmpegOptions options, MediaProcessSupervisor supervisor, ILogger logger)
-        : this(spec.SessionId, args => FfmpegArguments.Build(args, spec, options), input, spec.Stdout is { } stdout ? PipeTarget.Create(stdout) : PipeTarget.Null, options, supervisor, logger)
+    public FfmpegProcess(MediaProcessSpec spec, SessionBuffer input, FfmpegOptions options, MediaProcessSupervisor supervisor, TimeProvider time, ILogger logger)
+        : this(spec.SessionId, args => FfmpegArguments.Build(args, spec, options), input, spec.Stdout is { } stdout ? PipeTarget.Create(stdout) : PipeTarget.Null, options, supervisor, time, logger)
     {
     }
 
     // owner names the process in logs (a session id, or a session id and a relay's target); arguments adds FFmpeg's
     // arguments (after setpriv's, when it dies with the silo).
-    public FfmpegProcess(string owner, Action<ArgumentsBuilder> arguments, SessionBuffer input, PipeTarget stdout, FfmpegOptions options, MediaProcessSupervisor supervisor, ILogger logger)
+    public FfmpegProcess(string owner, Action<ArgumentsBuilder> arguments, SessionBuffer input, PipeTarget stdout, FfmpegOptions options, MediaProcessSupervisor supervisor, TimeProvider time, ILogger logger)
     {
+        _progress = new FfmpegProgress(time);
         _options = options;
         _supervisor = supervisor;
         _logger = logger;
@@ -78,6 +80,8 @@ internal sealed partial class FfmpegProcess : IMediaProcess
             }
         }
     }
+
+    public MediaProgress? Progress => _progress.Current;
 
     public async Task<int> StopAsync(CancellationToken cancellationToken)
     {
@@ -155,6 +159,12 @@ internal sealed partial class FfmpegProcess : IMediaProcess
 
     private void OnStderrLine(string line)
     {
+        // Progress reports (-progress pipe:2) share stderr with the log lines; they are read, not kept or logged.
+        if (_progress.TryRead(line))
+        {
+            return;
+        }
+
         var redacted = SecretRedactor.Redact(line);
         lock (_stderr)
         {

@@ -11,12 +11,13 @@ internal sealed class FfmpegProcessRunner(
     IOptions<FfmpegOptions> options,
     MediaProcessSupervisor supervisor,
     Telemetry.LiveStreamInstruments instruments,
+    TimeProvider time,
     ILogger<FfmpegProcessRunner> logger) : IMediaProcessRunner
 {
     public async Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input)
     {
         Directory.CreateDirectory(spec.HlsDirectory);
-        return await LaunchAsync(() => new FfmpegProcess(spec, input, options.Value, supervisor, logger));
+        return await LaunchAsync(() => new FfmpegProcess(spec, input, options.Value, supervisor, time, logger), "encoder");
     }
 
     public Task<IMediaProcess> StartRelayAsync(RelaySpec spec, SessionBuffer input)
@@ -28,16 +29,17 @@ internal sealed class FfmpegProcessRunner(
                 spec.OnLive();
             }
         });
-        return LaunchAsync(() => new FfmpegProcess($"{spec.SessionId} relay {spec.Index}", args => RelayArguments.Build(args, spec), input, stdout, options.Value, supervisor, logger));
+        return LaunchAsync(() => new FfmpegProcess($"{spec.SessionId} relay {spec.Index}", args => RelayArguments.Build(args, spec), input, stdout, options.Value, supervisor, time, logger), "relay");
     }
 
-    private async Task<IMediaProcess> LaunchAsync(Func<FfmpegProcess> start)
+    private async Task<IMediaProcess> LaunchAsync(Func<FfmpegProcess> start, string role)
     {
+        var label = new KeyValuePair<string, object?>("role", role);
         // Forked from the supervisor's launcher thread, which lives as long as the silo: FFmpeg's parent-death
         // signal fires when the thread that forked it ends, so it must never be a pool thread.
         var process = await supervisor.LaunchAsync(start);
-        instruments.FfmpegProcesses.Add(1);
-        _ = process.Exited.ContinueWith(_ => instruments.FfmpegProcesses.Add(-1), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        instruments.FfmpegProcesses.Add(1, label);
+        _ = process.Exited.ContinueWith(_ => instruments.FfmpegProcesses.Add(-1, label), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return process;
     }
 }

@@ -12,6 +12,9 @@ public interface IMediaProcess : IAsyncDisposable
     /// <summary>The last lines the process wrote to stderr (secrets redacted).</summary>
     IReadOnlyList<string> StderrTail { get; }
 
+    /// <summary>What the process last reported about its progress (frame rate, speed…), or null when it reports none.</summary>
+    MediaProgress? Progress => null;
+
     /// <summary>
     /// Ends the input, lets the process drain it and finalise its outputs, interrupts it after
     /// <c>Ffmpeg:StopTimeout</c> and kills it after <c>Ffmpeg:KillTimeout</c>. Returns the exit code.

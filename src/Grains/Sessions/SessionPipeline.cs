@@ -18,6 +18,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private readonly MediaProcessSupervisor _supervisor;
     private readonly MediaRouter? _router;
     private readonly SimulcastContext? _simulcastContext;
+    private LiveStream.Telemetry.LiveStreamInstruments? _instruments;
     private SimulcastFanOut? _simulcast;
     private SessionBuffer? _buffer;
     private Task? _retiring;
@@ -62,7 +63,8 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         MediaProcessSupervisor supervisor,
         int maxRestarts,
         long? resumeAt = null,
-        SimulcastContext? simulcast = null)
+        SimulcastContext? simulcast = null,
+        LiveStream.Telemetry.LiveStreamInstruments? instruments = null)
     {
         FileStream? archive = null;
         if (archivePath is not null)
@@ -85,7 +87,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
         }
 
-        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _maxRestarts = maxRestarts };
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _maxRestarts = maxRestarts, _instruments = instruments };
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
@@ -148,6 +150,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             }
 
             Restarts++;
+            _instruments?.FfmpegRestarts.Add(1, new KeyValuePair<string, object?>("reason", "recording"));
             if (Process is not null)
             {
                 // The old recording's FFmpeg drains what it has and finalises in the background. The new one starts

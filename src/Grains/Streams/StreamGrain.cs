@@ -44,6 +44,9 @@ internal sealed partial class StreamGrain(
 {
     private const int MaxArchiveRead = 1024 * 1024;
 
+    // FFmpeg's last lines in the session's health (the silo keeps Ffmpeg:StderrTailLines of them).
+    private const int HealthTailLines = 20;
+
     private LiveSession? _live;
     private IGrainTimer? _tick;
     private SessionRecord? _toRestore;
@@ -245,12 +248,14 @@ internal sealed partial class StreamGrain(
             {
                 // Takeover: the newer connection wins; the older one is told to close and its epoch is fenced off.
                 _live.Record.SupersededPublishers++;
+                instruments.PublishersSuperseded.Add(1);
                 LogSuperseded(logger, _live.Record.Id, _live.Record.ConnectionEpoch);
                 NotifyPublisher(_live, CloseCodes.Superseded, "superseded by a newer publisher");
             }
             else
             {
                 _live.Record.Reconnects++;
+                instruments.Reconnects.Add(1);
                 LogResumed(logger, _live.Record.Id, _live.Committed);
                 Emit(Webhooks.SessionEventTypes.Reconnected, _live.Record.Id);
             }
@@ -363,6 +368,8 @@ internal sealed partial class StreamGrain(
             _live.CostedTracks = _live.Pipeline.Tracks;
             capacity.Update(StreamId, SessionCost.Of(state.State.Outputs, _live.CostedTracks));
         }
+
+        _live.Rate.Commit(_live.Committed);
 
         // Durable before it is acknowledged: another silo resumes exactly here if this one dies.
         liveState.State.SessionId = _live.Record.Id;
@@ -546,7 +553,8 @@ internal sealed partial class StreamGrain(
             supervisor,
             sessionOptions.Value.MaxFfmpegRestarts,
             resumeAt: committed,
-            simulcast: simulcast);
+            simulcast: simulcast,
+            instruments: instruments);
         pipeline.Resume(liveState.State.InitSegment, committed);
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
@@ -558,9 +566,9 @@ internal sealed partial class StreamGrain(
             record.DisconnectedAt = time.GetUtcNow();
         }
 
-        _live = new LiveSession(record, pipeline, lease) { Committed = committed };
+        _live = new LiveSession(record, pipeline, lease, time) { Committed = committed };
+        _live.Tracking = instruments.TrackSession(() => record.State);
         _toRestore = null;
-        instruments.SessionsActive.Add(1);
 
         // A session that moves here is never refused: it was admitted once, and its publisher is already live.
         capacity.Update(StreamId, SessionCost.Of(outputs, pipeline.Tracks.Count > 0 ? pipeline.Tracks : null));
@@ -632,8 +640,8 @@ internal sealed partial class StreamGrain(
         _tick?.Dispose();
         _tick = null;
         await live.Pipeline.DisposeAsync();
-        instruments.SessionsActive.Add(-1);
         capacity.Release(StreamId);
+        live.Tracking?.Dispose();
         if (persist)
         {
             live.Record.FfmpegPid = null;
@@ -697,7 +705,8 @@ internal sealed partial class StreamGrain(
                 runner,
                 supervisor,
                 sessionOptions.Value.MaxFfmpegRestarts,
-                simulcast: simulcast);
+                simulcast: simulcast,
+                instruments: instruments);
         }
         catch
         {
@@ -724,8 +733,8 @@ internal sealed partial class StreamGrain(
             record.Sessions.RemoveRange(0, excess);
         }
 
-        _live = new LiveSession(session, pipeline, lease);
-        instruments.SessionsActive.Add(1);
+        _live = new LiveSession(session, pipeline, lease, time);
+        _live.Tracking = instruments.TrackSession(() => session.State);
 
         StartTick();
         LogSessionStarted(logger, sessionId, StreamId);
@@ -778,6 +787,7 @@ internal sealed partial class StreamGrain(
 
         if (_live is not null)
         {
+            RecordSessionSamples(_live);
             await _live.Pipeline.StartPendingProcessAsync();
             if (_liveStateDirty)
             {
@@ -802,6 +812,7 @@ internal sealed partial class StreamGrain(
             if (_live.RestartDueAt is null)
             {
                 LogFfmpegDied(logger, _live.Record.Id, process.Id, exitCode);
+                instruments.OutputFailures.Add(1, new KeyValuePair<string, object?>("output", "ffmpeg"));
                 EmitOutputFailed(_live.Record.Id, "ffmpeg", $"ffmpeg exited with code {exitCode}");
                 _live.Record.FfmpegLastError = process.StderrTail.LastOrDefault(l => l.Length > 0) ?? $"exited with code {exitCode}";
 
@@ -817,6 +828,7 @@ internal sealed partial class StreamGrain(
                 {
                     // A new FFmpeg gets the init segment and the stream from the next keyframe; outputs continue.
                     _live.RestartDueAt = null;
+                    instruments.FfmpegRestarts.Add(1, new KeyValuePair<string, object?>("reason", "exited"));
                     await _live.Pipeline.RestartProcessAsync();
                     _live.Record.FfmpegRestarts = _live.Pipeline.Restarts;
                 }
@@ -878,8 +890,8 @@ internal sealed partial class StreamGrain(
         LogLeaseLost(logger, live.Record.Id);
         NotifyPublisher(live, CloseCodes.GatewayRestarting, "session moved; reconnect");
         await live.Pipeline.DisposeAsync();
-        instruments.SessionsActive.Add(-1);
         capacity.Release(StreamId);
+        live.Tracking?.Dispose();
 
         DeactivateOnIdle();
     }
@@ -930,8 +942,8 @@ internal sealed partial class StreamGrain(
         live.Record.EndReason = reason;
         live.Record.CloseCode = closeCode;
         live.Record.FfmpegPid = null;
-        instruments.SessionsActive.Add(-1);
         capacity.Release(StreamId);
+        live.Tracking?.Dispose();
 
         try
         {
@@ -1046,7 +1058,38 @@ internal sealed partial class StreamGrain(
             live?.Pipeline.Tracks.FirstOrDefault(t => t.Kind == TrackKind.Audio) is { } audio ? new AudioStatus(audio.Codec) : null,
             live is null ? null : WarningsOf(live.Pipeline),
             live is null ? null : localSilo.SiloAddress.ToParsableString(),
-            live?.Pipeline.OutputStatuses(record.FfmpegLastError));
+            live?.Pipeline.OutputStatuses(record.FfmpegLastError),
+            live is null ? null : HealthOf(live));
+    }
+
+    /// <summary>The live session's health: FFmpeg's progress (when it reports any), the ingest bitrate, FFmpeg's last lines.</summary>
+    private static SessionHealth HealthOf(LiveSession live)
+    {
+        var progress = live.Pipeline.Process?.Progress;
+        var tail = live.Pipeline.Process?.StderrTail;
+        return new SessionHealth(
+            progress?.Fps,
+            progress?.Speed,
+            progress?.DroppedFrames,
+            progress?.DuplicatedFrames,
+            progress?.OutputSeconds,
+            live.Rate.BitsPerSecond,
+            tail is null ? null : [.. tail.TakeLast(HealthTailLines).Select(SecretRedactor.Redact)]);
+    }
+
+    /// <summary>One sample per tick of each live session's figures, for the silo's histograms (no session label).</summary>
+    private void RecordSessionSamples(LiveSession live)
+    {
+        instruments.SessionBufferedBytes.Record(live.Pipeline.BufferedBytes);
+        if (live.Rate.BitsPerSecond is { } bitsPerSecond)
+        {
+            instruments.SessionIngestBitrate.Record(bitsPerSecond);
+        }
+
+        if (live.Pipeline.Process?.Progress?.Fps is { } fps)
+        {
+            instruments.SessionFps.Record(fps);
+        }
     }
 
     private static VideoStatus? VideoOf(SessionPipeline pipeline) =>
@@ -1066,8 +1109,14 @@ internal sealed partial class StreamGrain(
         Retired,
     }
 
-    private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline, StreamLease lease)
+    private sealed class LiveSession(SessionRecord record, SessionPipeline pipeline, StreamLease lease, TimeProvider time)
     {
+        /// <summary>The committed ingest bitrate over the last seconds.</summary>
+        public IngestRate Rate { get; } = new(time);
+
+        /// <summary>Counts the session in the silo's session gauges until disposed.</summary>
+        public IDisposable? Tracking { get; set; }
+
         public StreamLease Lease { get; } = lease;
 
         public SessionRecord Record { get; } = record;

@@ -76,12 +76,12 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
             Json);
         foreach (var target in _deploymentTargets)
         {
-            _queue.Writer.TryWrite(new WebhookDelivery(sessionEvent.Id, sessionEvent.Type, body, target));
+            _queue.Writer.TryWrite(new WebhookDelivery(sessionEvent.Id, sessionEvent.SessionId, sessionEvent.Type, body, target));
         }
 
         if (streamWebhook is not null)
         {
-            _queue.Writer.TryWrite(new WebhookDelivery(sessionEvent.Id, sessionEvent.Type, body, streamWebhook));
+            _queue.Writer.TryWrite(new WebhookDelivery(sessionEvent.Id, sessionEvent.SessionId, sessionEvent.Type, body, streamWebhook));
         }
     }
 
@@ -143,30 +143,30 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
                 if (failure is null)
                 {
                     _instruments.WebhooksDelivered.Add(1);
-                    LogDelivered(_logger, delivery.EventId, delivery.Type, url, attempt);
+                    LogDelivered(_logger, delivery.EventId, delivery.SessionId, delivery.Type, url, attempt);
                     return;
                 }
 
                 if (_time.GetUtcNow() + delay > deadline)
                 {
                     _instruments.WebhooksGivenUp.Add(1);
-                    LogGaveUp(_logger, delivery.EventId, delivery.Type, url, attempt, failure);
+                    LogGaveUp(_logger, delivery.EventId, delivery.SessionId, delivery.Type, url, attempt, failure);
                     return;
                 }
 
-                LogRetrying(_logger, delivery.EventId, url, attempt, failure, delay);
+                LogRetrying(_logger, delivery.EventId, delivery.SessionId, url, attempt, failure, delay);
                 await Task.Delay(delay, _time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            LogAbandonedAtStop(_logger, delivery.EventId, url);
+            LogAbandonedAtStop(_logger, delivery.EventId, delivery.SessionId, url);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _instruments.WebhooksGivenUp.Add(1);
-            LogDeliveryFailed(_logger, ex, delivery.EventId, url);
+            LogDeliveryFailed(_logger, ex, delivery.EventId, delivery.SessionId, url);
         }
     }
 
@@ -206,11 +206,11 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
         // One line for the first drop and then one per thousand: a full queue must not flood the log.
         if (dropped == 1 || dropped % 1000 == 0)
         {
-            LogQueueFull(_logger, _options.QueueCapacity, delivery.EventId, dropped);
+            LogQueueFull(_logger, _options.QueueCapacity, delivery.EventId, delivery.SessionId, dropped);
         }
     }
 
-    private sealed record WebhookDelivery(string EventId, string Type, byte[] Body, WebhookSpec Target);
+    private sealed record WebhookDelivery(string EventId, string SessionId, string Type, byte[] Body, WebhookSpec Target);
 
     private sealed record WebhookPayload(string Id, string Type, DateTimeOffset CreatedAt, WebhookPayloadData Data);
 

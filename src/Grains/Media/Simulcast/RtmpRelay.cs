@@ -276,6 +276,7 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
             }
 
             _lastError = error;
+            _context.Instruments.OutputFailures.Add(1, new KeyValuePair<string, object?>("output", "rtmp"));
             var restarts = Interlocked.Increment(ref _restarts);
             failures = wasLive ? 1 : failures + 1;
             if (_context.Options.MaxRelayRestarts > 0 && restarts > _context.Options.MaxRelayRestarts)

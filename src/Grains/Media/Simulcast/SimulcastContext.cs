@@ -10,6 +10,7 @@ public sealed class SimulcastContext(
     MediaProcessSupervisor supervisor,
     IOptions<SimulcastOptions> options,
     TimeProvider time,
+    Telemetry.LiveStreamInstruments instruments,
     ILogger<SimulcastContext> logger)
 {
     internal IMediaProcessRunner Runner { get; } = runner;
@@ -21,4 +22,6 @@ public sealed class SimulcastContext(
     internal TimeProvider Time { get; } = time;
 
     internal ILogger Logger { get; } = logger;
+
+    internal Telemetry.LiveStreamInstruments Instruments { get; } = instruments;
 }

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using LiveStream.Testing;
+
+namespace LiveStream.EndToEnd.Tests;
+
+/// <summary>A live session's <c>health</c>: FFmpeg's progress and the committed ingest bitrate, on real processes.</summary>
+[Collection(ProcessCluster.Name)]
+public sealed class SessionHealthEndToEndTests(LiveStreamProcesses cluster)
+{
+    [Fact(Timeout = 180_000)]
+    public async Task A_live_session_reports_the_frame_rate_and_bitrate_of_the_capture_it_receives()
+    {
+        var capture = MediaCapture.Load("h264-opus-mkv");
+        var frameRate = capture.FrameRate!.Value;
+        var bitrate = capture.BitsPerSecond;
+        var stream = await cluster.CreateStreamAsync(new { outputs = new object[] { new { type = "hls" } } });
+        var samples = new List<JsonElement>();
+        string sessionId;
+
+        await using (var publisher = await V1Publisher.ConnectAsync(stream.IngestUrl))
+        {
+            sessionId = publisher.SessionId;
+            await publisher.PublishAtPaceAsync(capture, [10_000, 15_000, 19_000], async _ =>
+                samples.Add(await cluster.GetJsonAsync($"/api/sessions/{sessionId}")));
+            await publisher.WaitForAckAsync(capture.Bytes.Length, TimeSpan.FromSeconds(60));
+            await publisher.EndAsync();
+        }
+
+        foreach (var session in samples)
+        {
+            var health = session.GetProperty("health");
+            var fps = health.GetProperty("fps").GetDouble();
+            var bitsPerSecond = health.GetProperty("ingestBitsPerSecond").GetInt64();
+            Assert.True(Math.Abs(fps - frameRate) <= frameRate * 0.2, $"fps {fps} is within 20% of the capture's {frameRate}: {health}");
+            Assert.True(Math.Abs(bitsPerSecond - bitrate) <= bitrate * 0.2, $"ingest {bitsPerSecond} bit/s is within 20% of the capture's {bitrate:0} bit/s: {health}");
+            Assert.True(health.GetProperty("speed").GetDouble() is > 0.5 and < 1.5, $"speed is about real time: {health}");
+            Assert.True(health.GetProperty("outputSeconds").GetDouble() > 5, $"FFmpeg has written several seconds: {health}");
+            Assert.Equal(0, health.GetProperty("droppedFrames").GetInt64());
+            Assert.Equal(JsonValueKind.Array, health.GetProperty("stderrTail").ValueKind);
+        }
+
+        var ended = await cluster.WaitForSessionStateAsync(sessionId, "ended");
+        Assert.Equal(JsonValueKind.Null, ended.GetProperty("health").ValueKind);
+    }
+}
