@@ -45,8 +45,12 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         _devTools = await DevToolsConnection.ConnectAsync(new Uri($"ws://127.0.0.1:{lines[0]}{lines[1]}"));
     }
 
-    /// <summary>Opens a new page (its own target) at <paramref name="url"/>, running <paramref name="initScript"/> before the page's own scripts.</summary>
-    public async Task<BrowserPage> OpenAsync(Uri url, string? initScript = null)
+    /// <summary>
+    /// Opens a new page (its own target) at <paramref name="url"/>, running <paramref name="initScript"/> before the
+    /// page's own scripts. With <paramref name="recordRequests"/>, every request the page makes is kept in
+    /// <see cref="BrowserPage.Requests"/> from the first one on.
+    /// </summary>
+    public async Task<BrowserPage> OpenAsync(Uri url, string? initScript = null, bool recordRequests = false)
     {
         var target = await DevTools.SendAsync("Target.createTarget", new { url = "about:blank" });
         var targetId = target.GetProperty("targetId").GetString()!;
@@ -56,6 +60,11 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         if (initScript is not null)
         {
             await DevTools.SendAsync("Page.addScriptToEvaluateOnNewDocument", new { source = initScript }, page.SessionId);
+        }
+
+        if (recordRequests)
+        {
+            await DevTools.SendAsync("Network.enable", sessionId: page.SessionId);
         }
 
         await page.NavigateAsync(url);
@@ -92,6 +101,7 @@ public sealed class BrowserPage : IAsyncDisposable
     private readonly string _targetId;
     private readonly string _sessionId;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _errors = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Url, string Headers)> _requests = new();
 
     internal BrowserPage(DevToolsConnection devTools, string targetId, string sessionId)
     {
@@ -105,6 +115,23 @@ public sealed class BrowserPage : IAsyncDisposable
 
     /// <summary>Uncaught exceptions, console.error calls and error log entries, in order.</summary>
     public IReadOnlyCollection<string> Errors => _errors;
+
+    /// <summary>
+    /// Requests the page made, when opened with <c>recordRequests</c>: the URL and the headers as sent (the
+    /// network layer's extra-info event carries the ones the page's own event leaves out, such as Authorization).
+    /// </summary>
+    public IReadOnlyCollection<(string Url, string Headers)> Requests => _requests;
+
+    /// <summary>A PNG of the page's viewport.</summary>
+    public async Task<byte[]> CaptureScreenshotAsync()
+    {
+        var shot = await _devTools.SendAsync("Page.captureScreenshot", new { format = "png" }, _sessionId);
+        return Convert.FromBase64String(shot.GetProperty("data").GetString()!);
+    }
+
+    /// <summary>Gives the page a laptop-sized viewport.</summary>
+    public Task SetViewportAsync(int width, int height) =>
+        _devTools.SendAsync("Emulation.setDeviceMetricsOverride", new { width, height, deviceScaleFactor = 1, mobile = false }, _sessionId);
 
     internal async Task EnableAsync()
     {
@@ -175,6 +202,12 @@ public sealed class BrowserPage : IAsyncDisposable
                 break;
             case "Runtime.consoleAPICalled" when parameters.GetProperty("type").GetString() == "error":
                 _errors.Enqueue($"console.error: {DevToolsConnection.Describe(parameters.GetProperty("args"))}");
+                break;
+            case "Network.requestWillBeSent":
+                _requests.Enqueue((parameters.GetProperty("request").GetProperty("url").GetString()!, DevToolsConnection.Describe(parameters.GetProperty("request").GetProperty("headers"))));
+                break;
+            case "Network.requestWillBeSentExtraInfo":
+                _requests.Enqueue(("", DevToolsConnection.Describe(parameters.GetProperty("headers"))));
                 break;
             case "Log.entryAdded" when parameters.GetProperty("entry").GetProperty("level").GetString() == "error" && !IsHlsProbe(parameters.GetProperty("entry")):
                 _errors.Enqueue($"log: {DevToolsConnection.Describe(parameters.GetProperty("entry"))}");

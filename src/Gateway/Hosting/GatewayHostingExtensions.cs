@@ -61,6 +61,7 @@ public static class GatewayHostingExtensions
             }
         });
         services.AddSingleton<AdminToken>();
+        services.AddSingleton<Operations.LiveSessionScanner>();
         services.AddHostedService<AdminTokenAnnouncer>();
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -113,6 +114,7 @@ public static class GatewayHostingExtensions
         app.MapLiveStreamMetrics();
         app.MapStreamIngest();
         app.MapStreamsApi();
+        app.MapOperationsApi();
         return app;
     }
 

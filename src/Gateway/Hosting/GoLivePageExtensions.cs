@@ -3,7 +3,7 @@ using Microsoft.Extensions.FileProviders;
 
 namespace LiveStream.Gateway.Hosting;
 
-/// <summary>Serves the Go Live page (<c>/</c>) and the browser client (<c>/client/livestream.js</c>) from <c>wwwroot</c> beside the binary.</summary>
+/// <summary>Serves the Go Live page (<c>/</c>), the browser client (<c>/client/livestream.js</c>) and the operations page (<c>/ops/</c>) from <c>wwwroot</c> beside the binary.</summary>
 public static class GoLivePageExtensions
 {
     /// <summary>Adds the static-file middleware for <c>wwwroot</c>. Does nothing when the folder is missing.</summary>

@@ -15,6 +15,6 @@ public sealed class GatewayHostingOptions
     /// <summary>Serve <c>/hls/{sessionId}/…</c> from the data folder (needs the silo's data folder on this machine). Default true.</summary>
     public bool ServeHls { get; set; } = true;
 
-    /// <summary>Serve the Go Live page at <c>/</c> and the browser client at <c>/client/livestream.js</c>. Default true.</summary>
+    /// <summary>Serve the Go Live page at <c>/</c>, the browser client at <c>/client/livestream.js</c> and the operations page at <c>/ops</c>. Default true.</summary>
     public bool ServeClient { get; set; } = true;
 }

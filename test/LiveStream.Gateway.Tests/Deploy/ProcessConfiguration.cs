@@ -23,10 +23,15 @@ internal static class ProcessConfiguration
         (typeof(IngestOptions), IngestOptions.Section),
     ];
 
-    /// <summary>Variables that are not LiveStream options: the listening address and Orleans' Kubernetes hosting.</summary>
+    /// <summary>
+    /// Variables that are not LiveStream options: the listening address, Orleans' Kubernetes hosting and
+    /// OpenTelemetry's (the OTLP endpoint turns the exporter on, see TelemetryExtensions; the SDK reads the service name).
+    /// </summary>
     private static readonly string[] OtherVariables =
     [
         "URLS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_SERVICE_NAME",
         "ASPNETCORE_HTTP_PORTS",
         "ConnectionStrings__Redis",
         KubernetesHostingOptions.ServiceIdEnvironmentVariable,
