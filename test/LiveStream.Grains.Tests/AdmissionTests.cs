@@ -11,8 +11,8 @@ using Orleans.TestingHost;
 namespace LiveStream.Grains.Tests;
 
 /// <summary>
-/// Admission by cost on two silos of 5 units each. A new session with an FFmpeg output reserves a 720p re-encode
-/// (4 units) until its media is known; a passthrough then costs 1.
+/// Admission by cost on two silos of 4 units each. A new session with an FFmpeg output is admitted on the cost of a
+/// passthrough (1 unit); once its media is known, a VP8 720p re-encode costs 4.
 /// </summary>
 public sealed class AdmissionTests : IAsyncLifetime
 {
@@ -24,7 +24,7 @@ public sealed class AdmissionTests : IAsyncLifetime
     {
         _cluster = TestClusters.Build(_dataPath, new FakeMediaProcessRunner(), silos: 2, settings: new Dictionary<string, string>
         {
-            ["LiveStream:Admission:CapacityUnits"] = "5",
+            ["LiveStream:Admission:CapacityUnits"] = "4",
             ["LiveStream:Admission:ReportInterval"] = "00:00:00.100",
         });
         await _cluster.DeployAsync();
@@ -37,13 +37,16 @@ public sealed class AdmissionTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
-    public async Task A_new_session_goes_to_a_silo_with_room_and_a_full_cluster_refuses_it_with_4503_until_media_frees_units()
+    public async Task A_new_session_goes_to_a_silo_with_room_and_a_full_cluster_refuses_it_with_4503_until_units_are_freed()
     {
+        var vp8 = MediaCapture.Load("vp8-opus").Chunks().Take(2).ToList();
         var (first, firstHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
         var firstSession = await StreamFactory.ConnectAsync(first, firstHash);
         Assert.True(firstSession.Accepted);
         var fullSilo = (await first.GetSessionAsync(firstSession.SessionId!))!.Silo!;
-        await WaitForLoadsAsync(loads => loads.Count == 2 && loads[fullSilo].UsedUnits == 4);
+        await WaitForLoadsAsync(loads => loads.Count == 2 && loads[fullSilo].UsedUnits == 1);
+        await StreamFactory.WriteAllAsync(first, firstSession.Epoch, 0, vp8);
+        await WaitForLoadsAsync(loads => loads[fullSilo].UsedUnits == 4);
 
         // A stream whose grain was activated on the full silo (by an API call, say) moves to the silo with room.
         var (second, secondHash) = await CreateOnAsync(fullSilo);
@@ -55,9 +58,10 @@ public sealed class AdmissionTests : IAsyncLifetime
         Assert.True(secondSession.Accepted, secondSession.Reason);
         var otherSilo = (await second.GetSessionAsync(secondSession.SessionId!))!.Silo!;
         Assert.Equal(refused.RetryOnSilo, otherSilo);
+        await StreamFactory.WriteAllAsync(second, secondSession.Epoch, 0, vp8);
         await WaitForLoadsAsync(loads => loads.Count == 2 && loads.Values.All(l => l.UsedUnits == 4));
 
-        // No silo has 4 units left: the cluster is full, and says so.
+        // No silo has a unit left: the cluster is full, and says so.
         var (third, thirdHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
         var full = await third.ConnectPlacedAsync(Request(thirdHash));
         Assert.Equal((false, CloseCodes.ClusterUnavailable, null), (full.Accepted, full.CloseCode, full.RetryOnSilo));
@@ -67,17 +71,12 @@ public sealed class AdmissionTests : IAsyncLifetime
         var (archiveOnly, archiveHash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Archive)]);
         Assert.True((await archiveOnly.ConnectPlacedAsync(Request(archiveHash))).Accepted);
 
-        // The first stream's media turns out to be H.264, passed through: it costs 1, and the third fits now.
-        var capture = MediaCapture.Load("h264-opus-mkv");
-        await StreamFactory.WriteAllAsync(first, firstSession.Epoch, 0, capture.Chunks().Take(2));
-        await WaitForLoadsAsync(loads => loads[fullSilo].UsedUnits == 1);
+        // Ending a session gives its units back, and the waiting stream is admitted where they are.
+        await first.DisconnectAsync(firstSession.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        await WaitForLoadsAsync(loads => loads[fullSilo].UsedUnits == 0);
         var admitted = await third.ConnectPlacedAsync(Request(thirdHash));
         Assert.True(admitted.Accepted, admitted.Reason);
         Assert.Equal(fullSilo, (await third.GetSessionAsync(admitted.SessionId!))!.Silo);
-
-        // Ending a session gives its units back.
-        await second.DisconnectAsync(secondSession.Epoch, DisconnectKind.End, CloseCodes.Normal);
-        await WaitForLoadsAsync(loads => loads[otherSilo].UsedUnits == 0);
     }
 
     [Fact]
@@ -88,7 +87,8 @@ public sealed class AdmissionTests : IAsyncLifetime
         OutputSpec[] hls = [new OutputSpec(OutputType.Hls)];
 
         Assert.Equal(0, SessionCost.Of([new OutputSpec(OutputType.Null), new OutputSpec(OutputType.Archive)], null));
-        Assert.Equal(4, SessionCost.Reserve(hls));
+        Assert.Equal(1, SessionCost.Reserve(hls));
+        Assert.Equal(4, SessionCost.Of(hls, null));
         Assert.Equal(1, SessionCost.Of(hls, [Video("h264", 1280, 720), opus]));
         Assert.Equal(1, SessionCost.Of(hls, [opus]));
         Assert.Equal(4, SessionCost.Of(hls, [Video("vp8", 1280, 720), opus]));
@@ -100,6 +100,7 @@ public sealed class AdmissionTests : IAsyncLifetime
         OutputSpec[] simulcast = [new OutputSpec(OutputType.Hls), new OutputSpec(OutputType.Rtmp, "rtmp://a/app/k"), new OutputSpec(OutputType.Rtmp, "rtmp://b/app/k")];
         Assert.Equal((4 * 2) + 2, SessionCost.Of(simulcast, [Video("vp8", 1280, 720), opus]));
         Assert.Equal(2 + 2, SessionCost.Of(simulcast, [Video("h264", 1280, 720), opus]));
+        Assert.Equal(2 + 2, SessionCost.Reserve(simulcast));
     }
 
     [Theory]

@@ -15,8 +15,10 @@ namespace LiveStream.Capacity;
 /// encode once today);</item>
 /// <item>each RTMP target adds 1 for its relay process.</item>
 /// </list>
-/// Before the recording's header arrives the codec is unknown, so a new session reserves the cost of a 720p
-/// re-encode; the cost is corrected once the tracks are known.
+/// Before the recording's header arrives the codec is unknown: a new session is admitted on the cost of a
+/// passthrough (our browser client prefers H.264), and its cost is corrected once the tracks are known, even above
+/// the silo's capacity (a session already live is never cut for it). Over-admission is bounded by the sessions
+/// that start together with a costlier codec; reserving a re-encode instead refused bursts of cheap sessions.
 /// </summary>
 public static class SessionCost
 {
@@ -25,8 +27,8 @@ public static class SessionCost
     /// <summary>Units of a 720p re-encode, and of a re-encode whose size the container does not state.</summary>
     public const int ReencodeOf720p = 4;
 
-    /// <summary>The cost reserved when the session starts, before its media is known.</summary>
-    public static int Reserve(IReadOnlyList<OutputSpec> outputs) => Of(outputs, tracks: null);
+    /// <summary>The cost a session is admitted on, before its media is known: that of a passthrough.</summary>
+    public static int Reserve(IReadOnlyList<OutputSpec> outputs) => Of(outputs, tracks: []);
 
     /// <summary>The cost of a session with <paramref name="outputs"/> carrying <paramref name="tracks"/> (null: not known yet).</summary>
     public static int Of(IReadOnlyList<OutputSpec> outputs, IReadOnlyList<TrackInfo>? tracks)
