@@ -24,8 +24,6 @@ namespace LiveStream.Benchmarks;
 /// </summary>
 internal static class StreamCpuHarness
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
-
     public static async Task<int> RunAsync(string[] args)
     {
         var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
@@ -151,16 +149,7 @@ internal static class StreamCpuHarness
         }
     }
 
-    /// <summary>utime + stime (+ children's, once reaped) of a process, in seconds, from /proc.</summary>
-    private static double ProcessCpuSeconds(int pid, bool childrenOnly = false)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        double Field(int n) => double.Parse(fields[n - 3], CultureInfo.InvariantCulture);
-        var own = Field(14) + Field(15);
-        var children = Field(16) + Field(17);
-        return (childrenOnly ? children : own + children) / TicksPerSecond;
-    }
+    private static double ProcessCpuSeconds(int pid, bool childrenOnly = false) => ProcessProbe.CpuSeconds(pid, children: true, childrenOnly);
 
     private static Process StartServer(string token, string data, int http)
     {
