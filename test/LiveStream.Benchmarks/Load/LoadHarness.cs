@@ -42,7 +42,7 @@ internal static class LoadHarness
         md.AppendLine("### Cluster hop against a direct pipe").AppendLine()
             .AppendLine(Invariant($"{profile.PathPublishers} publishers, 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms, `{capture.Name}` looped), over `livestream.v1`, null sink; {profile.PathSeconds} s, the first {profile.RampSeconds + 1} s (ramp-up) not counted."))
             .AppendLine("CPU is the server processes' (utime + stime from /proc); the direct pipe is one process, the cluster path a gateway and a silo.").AppendLine()
-            .AppendLine("| path | MB acked | server CPU s | CPU s per MB | ack p50 ms | p95 | p99 | max | generator cores | errors |")
+            .AppendLine("| path | MB acked | server CPU s (by process) | CPU s per MB | ack p50 ms | p95 | p99 | max | generator cores | errors |")
             .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         md.AppendLine(pipe.Row("direct pipe (no Orleans)")).AppendLine(hop.Row("cluster path (gateway → silo)"));
         md.AppendLine(Invariant($"| **cluster ÷ pipe** | | | **{cpuRatio:0.00}** | {hop.Ack.P50 / pipe.Ack.P50:0.00} | {hop.Ack.P95 / pipe.Ack.P95:0.00} | **{hop.Ack.P99 / pipe.Ack.P99:0.00}** | | | |")).AppendLine();
@@ -60,10 +60,10 @@ internal static class LoadHarness
         var capacity = await MeasureCapacityAsync(cluster, capture, profile);
         md.AppendLine("### Capacity and memory per session").AppendLine()
             .AppendLine(Invariant($"The cluster path, null output. Publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms) are stepped up; each step ramps up over {profile.StepRampSeconds} s, is measured for {profile.StepMeasureSeconds} s and ends its sessions. It stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.CapacityBudget.TotalMinutes:0.#} min."))
-            .AppendLine("Capacity is the largest step that passed. Memory per session: (gateway + silo RSS at the end of the step − their RSS idle after the warm-up) ÷ publishers; it includes the bytes in flight (each gateway connection holds a 64 KiB receive buffer; a 62.5 KB chunk is in it about once per 500 ms).")
+            .AppendLine("Capacity is the largest step that passed. Memory per session: the growth of gateway + silo RSS (near the end of each step, sessions live) from the step before, ÷ the publishers added (the first step against the idle RSS after the warm-up; RSS moves with the GC, so small steps are noisy). It includes the bytes in flight: each gateway connection holds a 64 KiB receive buffer, and a 62.5 KB chunk is in it about once per 500 ms.")
             .AppendLine("The load generator runs on the same 2 cores; its CPU is shown.").AppendLine()
-            .AppendLine("| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | generator cores | RSS growth per session KiB | errors | p99 < 100 ms |")
-            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+            .AppendLine("| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | generator cores | gateway + silo RSS MiB | KiB per added session | errors | p99 < 100 ms |")
+            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         capacity.Rows.ForEach(r => md.AppendLine(r));
         md.AppendLine();
 
@@ -102,7 +102,8 @@ internal static class LoadHarness
         var run = LoadRun.Start(await target.StreamsAsync(settings.Publishers), capture, settings);
         var window = await MeasureWindowAsync(run, target, settings.MeasureAfter, settings.Duration);
         await run.Completion;
-        var figures = new PathFigures(window.AckedBytes / 1e6, window.ServerCpu, run.Stats.AckLatency(), window.GeneratorCpu / window.Seconds, Errors(run.Stats));
+        var byProcess = string.Join(" + ", target.Processes.Select((p, i) => Invariant($"{p.Name} {window.CpuByProcess[i]:0.00}")));
+        var figures = new PathFigures(window.AckedBytes / 1e6, window.ServerCpu, byProcess, run.Stats.AckLatency(), window.GeneratorCpu / window.Seconds, Errors(run.Stats));
         Console.WriteLine(run.Stats.Describe(TimeSpan.FromSeconds(window.Seconds)));
         return figures;
     }
@@ -133,7 +134,8 @@ internal static class LoadHarness
 
     private static async Task<CapacityFigures> MeasureCapacityAsync(LoadTarget target, MediaCapture capture, Profile profile)
     {
-        var idleRss = target.RssBytes();
+        var previousRss = target.RssBytes();
+        var previousPublishers = 0;
         var streams = new List<LoadStream>();
         var rows = new List<string>();
         var passed = 0;
@@ -146,7 +148,7 @@ internal static class LoadHarness
             if (Stopwatch.GetElapsedTime(started) > profile.CapacityBudget)
             {
                 exhausted = false;
-                rows.Add(Invariant($"| {publishers} | | | | | | | | | | not run: over the {profile.CapacityBudget.TotalMinutes:0.#} min budget |"));
+                rows.Add(Invariant($"| {publishers} | | | | | | | | | | | not run: over the {profile.CapacityBudget.TotalMinutes:0.#} min budget |"));
                 break;
             }
 
@@ -161,8 +163,10 @@ internal static class LoadHarness
             var ack = run.Stats.AckLatency();
             var errors = Errors(run.Stats);
             var ok = ack.Count > 0 && ack.P99 < CapacityP99Ms && errors == "none";
-            var perSession = (rss - idleRss) / 1024.0 / publishers;
-            rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {window.AckedBytes * 8 / 1e6 / window.Seconds:0.0} | {window.ServerCpu / window.Seconds:0.00} | {window.GeneratorCpu / window.Seconds:0.00} | {perSession:0} | {errors} | {(ok ? "yes" : "**no**")} |"));
+            var perSession = (rss - previousRss) / 1024.0 / (publishers - previousPublishers);
+            (previousRss, previousPublishers) = (rss, publishers);
+            (memoryKib, memoryAt) = (perSession, publishers);
+            rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {window.AckedBytes * 8 / 1e6 / window.Seconds:0.0} | {window.ServerCpu / window.Seconds:0.00} | {window.GeneratorCpu / window.Seconds:0.00} | {rss / 1048576.0:0} | {perSession:0} | {errors} | {(ok ? "yes" : "**no**")} |"));
             if (!ok)
             {
                 exhausted = false;
@@ -170,8 +174,6 @@ internal static class LoadHarness
             }
 
             passed = publishers;
-            memoryKib = perSession;
-            memoryAt = publishers;
         }
 
         return new CapacityFigures(rows, passed, memoryKib, memoryAt, exhausted);
@@ -183,9 +185,10 @@ internal static class LoadHarness
         await Task.Delay(from - Stopwatch.GetElapsedTime(run.StartedAt) is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
         var (cpu0, gen0, bytes0, t0) = (target.CpuSeconds(), ProcessProbe.CpuSeconds(Environment.ProcessId), run.Stats.BytesAcked, Stopwatch.GetTimestamp());
         await Task.Delay(to - Stopwatch.GetElapsedTime(run.StartedAt) is var rest && rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
+        var cpu = target.CpuSeconds().Zip(cpu0, (after, before) => after - before).ToArray();
         return new Window(
             Stopwatch.GetElapsedTime(t0).TotalSeconds,
-            target.CpuSeconds() - cpu0,
+            cpu,
             ProcessProbe.CpuSeconds(Environment.ProcessId) - gen0,
             run.Stats.BytesAcked - bytes0);
     }
@@ -207,14 +210,17 @@ internal static class LoadHarness
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record Window(double Seconds, double ServerCpu, double GeneratorCpu, long AckedBytes);
+    private sealed record Window(double Seconds, double[] CpuByProcess, double GeneratorCpu, long AckedBytes)
+    {
+        public double ServerCpu => CpuByProcess.Sum();
+    }
 
-    private sealed record PathFigures(double MegabytesAcked, double ServerCpu, Percentiles Ack, double GeneratorCores, string Errors)
+    private sealed record PathFigures(double MegabytesAcked, double ServerCpu, string ByProcess, Percentiles Ack, double GeneratorCores, string Errors)
     {
         public double CpuPerMb => ServerCpu / MegabytesAcked;
 
         public string Row(string label) => Invariant(
-            $"| {label} | {MegabytesAcked:0.0} | {ServerCpu:0.00} | {CpuPerMb:0.0000} | {Ack.P50:0.0} | {Ack.P95:0.0} | {Ack.P99:0.0} | {Ack.Max:0.0} | {GeneratorCores:0.00} | {Errors} |");
+            $"| {label} | {MegabytesAcked:0.0} | {ServerCpu:0.00} ({ByProcess}) | {CpuPerMb:0.0000} | {Ack.P50:0.0} | {Ack.P95:0.0} | {Ack.P99:0.0} | {Ack.Max:0.0} | {GeneratorCores:0.00} | {Errors} |");
     }
 
     private sealed record ReconnectFigures(Percentiles ToHello, Percentiles ToAck, string Row);

@@ -103,8 +103,8 @@ internal sealed class LoadTarget : IAsyncDisposable
             ? [.. Enumerable.Range(0, count).Select(_ => new LoadStream(null, new Uri($"ws://{Ingest.Authority}/stream/live/pipe-{Guid.NewGuid():N}"), Sampled: false))]
             : await LoadStreams.CreateAsync(Api, count, sampled);
 
-    /// <summary>CPU seconds of every process so far.</summary>
-    public double CpuSeconds() => _processes.Sum(p => ProcessProbe.CpuSeconds(p.Id));
+    /// <summary>CPU seconds of each process so far, in <see cref="Processes"/> order.</summary>
+    public double[] CpuSeconds() => [.. _processes.Select(p => ProcessProbe.CpuSeconds(p.Id))];
 
     /// <summary>Resident memory of every process, bytes.</summary>
     public long RssBytes() => _processes.Sum(p => ProcessProbe.RssBytes(p.Id));
