@@ -30,10 +30,16 @@ public sealed class LoadSmokeTests(LiveStreamProcesses cluster)
         };
 
         var run = LoadRun.Start(streams, capture, settings);
+        var hls = run.Streams[0];
         var ffmpegs = new HashSet<int>();
         while (!run.Completion.IsCompleted)
         {
-            ffmpegs.UnionWith(ProcessProbe.FindFfmpegUnder(cluster.DataPath));
+            // Other suites' sessions may still be in their reconnect window: only this session's FFmpeg counts.
+            foreach (var session in hls.Sessions.Keys)
+            {
+                ffmpegs.UnionWith(ProcessProbe.FindFfmpegUnder(Path.Combine(cluster.DataPath, "hls", session)));
+            }
+
             await Task.WhenAny(run.Completion, Task.Delay(100));
         }
 
