@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks. Quick mode (default, about 5 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
 # whole-system CPU harness on the first 10 s of each capture, and short load runs (direct pipe against the cluster
-# path, reconnects under drops, capacity steps within 75 s). --full: BenchmarkDotNet's default (longer, steadier)
+# path, reconnects under drops, capacity steps within 60 s). --full: BenchmarkDotNet's default (longer, steadier)
 # runs, whole captures, longer load runs and up to 10 minutes of capacity steps. Prints a markdown report and
 # writes it, with the method, to docs/benchmarks.md.
 #

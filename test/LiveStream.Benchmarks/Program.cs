@@ -32,7 +32,8 @@ var rest = args.SkipWhile(a => a == "micro").ToArray();
 var full = rest.Contains("--full");
 // In-process: no generated projects to build, which matters on a 2-core machine.
 var config = DefaultConfig.Instance
-    .AddJob((full ? Job.Default : Job.ShortRun).WithToolchain(InProcessEmitToolchain.Instance))
+    // Quick: short runs with 200 ms iterations, so the whole quick bench stays within about 5 minutes.
+    .AddJob((full ? Job.Default : Job.ShortRun.WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(200))).WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 BenchmarkSwitcher.FromAssembly(typeof(ContainerReaderBenchmarks).Assembly)
     .Run([.. rest.Where(a => a != "--full")], config);

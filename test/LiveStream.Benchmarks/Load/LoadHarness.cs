@@ -238,7 +238,7 @@ internal static class LoadHarness
         int MaxPublishers,
         TimeSpan CapacityBudget)
     {
-        public static readonly Profile Quick = new(50, 12, 2, 20, 12, 3, 5, 4000, TimeSpan.FromSeconds(75));
+        public static readonly Profile Quick = new(50, 10, 2, 20, 8, 3, 5, 4000, TimeSpan.FromSeconds(60));
         public static readonly Profile Full = new(200, 40, 5, 100, 40, 10, 20, 4000, TimeSpan.FromMinutes(10));
     }
 }
