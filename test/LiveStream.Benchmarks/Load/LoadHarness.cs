@@ -77,7 +77,9 @@ internal static class LoadHarness
         foreach (var line in cpuRatios.Where(l => l.Contains('=', StringComparison.Ordinal)))
         {
             var (label, ratio) = (line[..line.IndexOf('=', StringComparison.Ordinal)], double.Parse(line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
-            md.AppendLine(Goal($"whole-system CPU per 720p stream ÷ FFmpeg alone, {label}", "≤ 1.2", Invariant($"{ratio:0.00}"), ratio <= 1.2));
+            md.AppendLine(ratio > 0
+                ? Goal($"whole-system CPU per 720p stream ÷ FFmpeg alone, {label}", "≤ 1.2", Invariant($"{ratio:0.00}"), ratio <= 1.2)
+                : $"| whole-system CPU per 720p stream ÷ FFmpeg alone, {label} | ≤ 1.2 | {ratio.ToString("0.00", CultureInfo.InvariantCulture)}: idle measured above the stream (noise) | unknown |");
         }
 
         Console.WriteLine(md);
@@ -91,8 +93,9 @@ internal static class LoadHarness
 
     private static async Task<PathFigures> MeasurePathAsync(LoadTarget target, MediaCapture capture, Profile profile)
     {
-        // Warm-up: JIT, first activations, pools.
-        var warm = LoadRun.Start(await target.StreamsAsync(10), capture, Paced(10, TimeSpan.FromSeconds(3), TimeSpan.Zero));
+        // Warm-up at the measured load: a freshly started silo and gateway spend about a core for several seconds on
+        // tiered JIT and Orleans' start-up work (dotnet-counters shows ~0.1 core each at this load once warm).
+        var warm = LoadRun.Start(await target.StreamsAsync(profile.PathPublishers), capture, Paced(profile.PathPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
         await warm.Completion;
 
         var settings = Paced(profile.PathPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)) with
