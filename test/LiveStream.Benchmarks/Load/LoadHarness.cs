@@ -168,7 +168,6 @@ internal static class LoadHarness
             var ok = ack.Count > 0 && ack.P99 < CapacityP99Ms && errors == "none";
             var perSession = (rss - previousRss) / 1024.0 / (publishers - previousPublishers);
             (previousRss, previousPublishers) = (rss, publishers);
-            (memoryKib, memoryAt) = (perSession, publishers);
             rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {window.AckedBytes * 8 / 1e6 / window.Seconds:0.0} | {window.ServerCpu / window.Seconds:0.00} | {window.GeneratorCpu / window.Seconds:0.00} | {rss / 1048576.0:0} | {perSession:0} | {errors} | {(ok ? "yes" : "**no**")} |"));
             if (!ok)
             {
@@ -176,7 +175,8 @@ internal static class LoadHarness
                 break;
             }
 
-            passed = publishers;
+            // A saturated step queues chunks everywhere, so memory is taken from the last step that kept up.
+            (passed, memoryKib, memoryAt) = (publishers, perSession, publishers);
         }
 
         return new CapacityFigures(rows, passed, memoryKib, memoryAt, exhausted);
