@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks. Quick mode (default, a few minutes on 2 cores): BenchmarkDotNet short runs of the hot paths and the
-# whole-system CPU harness. --full: BenchmarkDotNet's default (longer, steadier) runs. Prints a markdown report and
+# Benchmarks. Quick mode (default, about 5 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
+# whole-system CPU harness on the first 10 s of each capture, and short load runs (direct pipe against the cluster
+# path, reconnects under drops, capacity steps within 60 s). --full: BenchmarkDotNet's default (longer, steadier)
+# runs, whole captures, longer load runs and up to 10 minutes of capacity steps. Prints a markdown report and
 # writes it, with the method, to docs/benchmarks.md.
 #
 # Failover gaps (a real Redis + 2 silos + 2 gateways cluster, four faults, $GAPS_RUNS runs each, default 10: about
@@ -117,7 +119,14 @@ args=(micro --filter '*' --artifacts "$work/bdn")
 dotnet "$bench" "${args[@]}"
 
 echo "== whole-system CPU per stream"
-dotnet "$bench" cpu --out "$work/cpu.md"
+cpu_args=(cpu --out "$work/cpu.md" --ratios "$work/cpu-ratios.txt")
+[[ $mode == quick ]] && cpu_args+=(--seconds 10)
+dotnet "$bench" "${cpu_args[@]}"
+
+echo "== load"
+load_args=(load --out "$work/load.md" --cpu-ratios "$work/cpu-ratios.txt")
+[[ $mode == full ]] && load_args+=(--full)
+dotnet "$bench" "${load_args[@]}"
 
 {
   echo "# Benchmarks"
@@ -133,6 +142,12 @@ dotnet "$bench" cpu --out "$work/cpu.md"
   echo "\`ContainerReaderBenchmarks\` reads a whole capture (init segment and every MediaRecorder chunk, in the original"
   echo "chunk boundaries) with a sink that does nothing: MB/s = capture bytes / mean time. \`Allocated\` is per"
   echo "operation, so it includes the one-off init-segment parse; divide by the chunk count for a per-chunk figure."
+  echo "\`IngestChunkBenchmarks\` is the gateway's per-chunk work: the real \`IngestConnection\` on a server WebSocket over"
+  echo "in-memory pipes receives one masked \`livestream.v1\` message, reads its offset, awaits a stand-in grain that commits"
+  echo "at once and sends the JSON ack (per chunk: time and bytes allocated). \`ChunkCopyBenchmarks\` is the chunk payload"
+  echo "in Orleans' serializer: the deep copy of a local call for the \`[Immutable]\` \`ChunkWrite\` (none) against a mutable"
+  echo "message with a \`byte[]\`, and the serialize + deserialize of a remote call (gateway → silo). \`SessionBufferBenchmarks\`"
+  echo "is the session's offset bookkeeping and buffer: commit 16 × 64 KiB and drain."
   echo
   for f in "$work"/bdn/results/*-report-github.md; do
     sed -n '/^|/,$p' "$f"
@@ -140,11 +155,25 @@ dotnet "$bench" cpu --out "$work/cpu.md"
   done
   echo "## Whole-system CPU per live stream"
   echo
-  echo "One embedded LiveStream process (gateway and silo) receives a 20 s capture at its recorded pace over a"
+  echo "One embedded LiveStream process (gateway and silo) receives a capture ($([[ $mode == quick ]] && echo "its first 10 s" || echo "20 s")) at its recorded pace over a"
   echo "WebSocket with the default HLS output; its CPU time, FFmpeg included, is divided by the wall time. The floor"
-  echo "is FFmpeg alone, reading the same capture at the same pace from a pipe with the same arguments."
+  echo "is FFmpeg alone, reading the same bytes at the same pace from a pipe with the same arguments."
   echo
   cat "$work/cpu.md"
+  echo
+  echo "## Load"
+  echo
+  echo "\`LiveStream.Benchmarks load\` (the generator is \`test/Shared/Load\`; for a run of your own, \`LiveStream.Benchmarks"
+  echo "loadgen\`, options in \`LoadGenCommand.cs\`): simulated publishers on loopback, one async socket each (no thread per"
+  echo "publisher, one shared capture array, pooled send buffers), in the same process as the harness and on the same cores"
+  echo "as the servers. The cluster path is a silo and a standalone gateway (\`HostSilo=false\`) as separate processes,"
+  echo "localhost clustering, started with \`LiveStream__Admission__CapacityUnits=1000000\` and"
+  echo "\`LiveStream__Ingest__ConnectionsPerWindow=1000000\`, logs at Warning; streams are created through"
+  echo "\`POST /api/streams\` with the \`null\` output (\`archive\` where archives are checked). The direct pipe is this"
+  echo "program's \`pipe\` verb: Kestrel, a WebSocket straight into the same sink, the same framing, trimming and acks, no Orleans."
+  echo "Ack latency: a chunk's send → the first \`ack\` covering it."
+  echo
+  cat "$work/load.md"
   if [[ -s "$work/gaps-section.md" ]]; then
     echo
     cat "$work/gaps-section.md"

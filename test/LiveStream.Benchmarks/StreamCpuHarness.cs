@@ -24,11 +24,14 @@ namespace LiveStream.Benchmarks;
 /// </summary>
 internal static class StreamCpuHarness
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
-
     public static async Task<int> RunAsync(string[] args)
     {
-        var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault();
+        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        var output = Value("--out");
+        var ratios = Value("--ratios");
+        // --seconds N plays only the first N seconds of each capture (quick mode); both sides get the same bytes.
+        var limitMs = Value("--seconds") is { } seconds ? double.Parse(seconds, CultureInfo.InvariantCulture) * 1000 : double.MaxValue;
+        var ratioLines = new List<string>();
         var rows = new List<string>();
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var data = Directory.CreateTempSubdirectory("livestream-bench-").FullName;
@@ -46,14 +49,15 @@ internal static class StreamCpuHarness
             await Task.Delay(TimeSpan.FromSeconds(5));
             var idle = (ProcessCpuSeconds(server.Id) - idleBefore) / 5;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle process: {idle:0.000} cores"));
-            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - |"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - | - |"));
             foreach (var (capture, label) in new[] { ("h264-opus-mkv", "H.264 passthrough"), ("vp8-opus", "VP8 re-encode (libx264 veryfast)") })
             {
                 var media = MediaCapture.Load(capture);
-                var system = await MeasureSystemAsync(api, server, media);
-                var alone = await MeasureFfmpegAloneAsync(media, data);
+                var system = await MeasureSystemAsync(api, server, media, limitMs: limitMs);
+                var alone = await MeasureFfmpegAloneAsync(media, data, limitMs);
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | `{capture}` | {system:0.000} | {system - idle:0.000} | {alone:0.000} | {system - idle - alone:0.000} |"));
+                    $"| {label} | `{capture}` | {system:0.000} | {system - idle:0.000} | {alone:0.000} | {system - idle - alone:0.000} | {(system - idle) / alone:0.00} |"));
+                ratioLines.Add(string.Create(CultureInfo.InvariantCulture, $"{label}={(system - idle) / alone:0.000}"));
                 Console.WriteLine(rows[^1]);
             }
         }
@@ -65,8 +69,8 @@ internal static class StreamCpuHarness
         }
 
         var table = new StringBuilder()
-            .AppendLine("| stream | capture | whole system (cores) | stream above idle (cores) | FFmpeg alone (cores) | LiveStream overhead above FFmpeg (cores) |")
-            .AppendLine("|---|---|---:|---:|---:|---:|");
+            .AppendLine("| stream | capture | whole system (cores) | stream above idle (cores) | FFmpeg alone (cores) | LiveStream overhead above FFmpeg (cores) | stream above idle ÷ FFmpeg alone |")
+            .AppendLine("|---|---|---:|---:|---:|---:|---:|");
         rows.ForEach(r => table.AppendLine(r));
         Console.WriteLine(table);
         if (output is not null)
@@ -74,10 +78,15 @@ internal static class StreamCpuHarness
             await File.WriteAllTextAsync(output, table.ToString());
         }
 
+        if (ratios is not null)
+        {
+            await File.WriteAllLinesAsync(ratios, ratioLines);
+        }
+
         return 0;
     }
 
-    private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media, bool paced = true)
+    private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media, bool paced = true, double limitMs = double.MaxValue)
     {
         using var created = await api.PostAsJsonAsync("/api/streams", new { outputs = new[] { new { type = "hls" } } });
         var stream = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
@@ -89,7 +98,7 @@ internal static class StreamCpuHarness
         using (var socket = new ClientWebSocket())
         {
             await socket.ConnectAsync(ingest, CancellationToken.None);
-            await SendPacedAsync(media, chunk => socket.SendAsync(chunk, WebSocketMessageType.Binary, true, CancellationToken.None).AsTask(), paced);
+            await SendPacedAsync(media, chunk => socket.SendAsync(chunk, WebSocketMessageType.Binary, true, CancellationToken.None).AsTask(), paced, limitMs);
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
         }
 
@@ -110,7 +119,7 @@ internal static class StreamCpuHarness
         return (ProcessCpuSeconds(server.Id) - before) / wall;
     }
 
-    private static async Task<double> MeasureFfmpegAloneAsync(MediaCapture media, string data)
+    private static async Task<double> MeasureFfmpegAloneAsync(MediaCapture media, string data, double limitMs)
     {
         var tracks = media.Name.StartsWith("h264", StringComparison.Ordinal)
             ? new[] { new TrackInfo(1, TrackKind.Video, "h264", []), new TrackInfo(2, TrackKind.Audio, "opus", []) }
@@ -128,20 +137,25 @@ internal static class StreamCpuHarness
         await SendPacedAsync(media, async chunk =>
         {
             await pipe.Writer.WriteAsync(chunk);
-        });
+        }, limitMs: limitMs);
         await pipe.Writer.CompleteAsync();
         await run;
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return (ProcessCpuSeconds(Environment.ProcessId, childrenOnly: true) - before) / wall;
     }
 
-    private static async Task SendPacedAsync(MediaCapture media, Func<ReadOnlyMemory<byte>, Task> send, bool paced = true)
+    private static async Task SendPacedAsync(MediaCapture media, Func<ReadOnlyMemory<byte>, Task> send, bool paced = true, double limitMs = double.MaxValue)
     {
         var clock = Stopwatch.StartNew();
         var i = 0;
         foreach (var chunk in media.Chunks())
         {
             var due = TimeSpan.FromMilliseconds(media.ChunkTimesMs[i++]);
+            if (due.TotalMilliseconds > limitMs)
+            {
+                break;
+            }
+
             if (paced && due > clock.Elapsed)
             {
                 await Task.Delay(due - clock.Elapsed);
@@ -151,16 +165,7 @@ internal static class StreamCpuHarness
         }
     }
 
-    /// <summary>utime + stime (+ children's, once reaped) of a process, in seconds, from /proc.</summary>
-    private static double ProcessCpuSeconds(int pid, bool childrenOnly = false)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        double Field(int n) => double.Parse(fields[n - 3], CultureInfo.InvariantCulture);
-        var own = Field(14) + Field(15);
-        var children = Field(16) + Field(17);
-        return (childrenOnly ? children : own + children) / TicksPerSecond;
-    }
+    private static double ProcessCpuSeconds(int pid, bool childrenOnly = false) => ProcessProbe.CpuSeconds(pid, children: true, childrenOnly);
 
     private static Process StartServer(string token, string data, int http)
     {

@@ -22,6 +22,35 @@ public static class ProcessProbe
         }
     }
 
+    /// <summary>
+    /// CPU time of a process in seconds (utime + stime, from /proc; USER_HZ is 100 on Linux). With
+    /// <paramref name="children"/>, its reaped children's time is added (FFmpeg once it has exited and been waited
+    /// for); <paramref name="childrenOnly"/> gives that part alone.
+    /// </summary>
+    public static double CpuSeconds(int pid, bool children = false, bool childrenOnly = false)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        double Field(int n) => double.Parse(fields[n - 3], System.Globalization.CultureInfo.InvariantCulture);
+        var own = Field(14) + Field(15);
+        var reaped = Field(16) + Field(17);
+        return (childrenOnly ? reaped : children ? own + reaped : own) / 100;
+    }
+
+    /// <summary>Resident memory of a process in bytes (VmRSS), 0 when it is gone.</summary>
+    public static long RssBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Ids of running processes whose command line contains <paramref name="fragment"/>.</summary>
     public static IReadOnlyList<int> FindByCommandLine(string fragment) => Find(cmdline => cmdline.Contains(fragment, StringComparison.Ordinal));
 

@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LiveStream.Testing;
+using LiveStream.Testing.Load;
+
+namespace LiveStream.Benchmarks.Load;
+
+/// <summary>
+/// <c>load [--full] [--out FILE] [--cpu-ratios FILE]</c>: the load figures of <c>./bench.sh</c>, all in one run on
+/// the same machine: the direct pipe against the cluster path at the same load (CPU per MB, ack latency, their
+/// ratio), reconnects under random drops (with every archive checked), then capacity: publishers stepped up on the
+/// cluster until the p99 ack latency reaches 100 ms, with memory per session at each step. Writes a markdown
+/// section to FILE. Goals are reported, never asserted.
+/// </summary>
+internal static class LoadHarness
+{
+    /// <summary>1 Mbit/s in 500 ms chunks.</summary>
+    private const int ChunkBytes = 62_500;
+    private const double IntervalMs = 500;
+    private const double CapacityP99Ms = 100;
+    private static readonly int[] Steps = [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        var profile = args.Contains("--full") ? Profile.Full : Profile.Quick;
+        var capture = MediaCapture.Load("h264-opus-mkv");
+        var md = new StringBuilder();
+
+        Console.WriteLine("== load: direct pipe");
+        PathFigures pipe;
+        await using (var target = await LoadTarget.StartPipeAsync())
+        {
+            pipe = await MeasurePathAsync(target, capture, profile);
+        }
+
+        Console.WriteLine("== load: cluster path (silo + gateway processes)");
+        await using var cluster = await LoadTarget.StartClusterAsync();
+        var hop = await MeasurePathAsync(cluster, capture, profile);
+        var cpuRatio = hop.CpuPerMb / pipe.CpuPerMb;
+        md.AppendLine("### Cluster hop against a direct pipe").AppendLine()
+            .AppendLine(Invariant($"{profile.PathPublishers} publishers, 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms, `{capture.Name}` looped), over `livestream.v1`, null sink; {profile.PathSeconds} s, the first {profile.RampSeconds + 1} s (ramp-up) not counted."))
+            .AppendLine("CPU is the server processes' (utime + stime from /proc); the direct pipe is one process, the cluster path a gateway and a silo.").AppendLine()
+            .AppendLine("| path | MB acked | server CPU s (by process) | CPU s per MB | ack p50 ms | p95 | p99 | max | generator cores | errors |")
+            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine(pipe.Row("direct pipe (no Orleans)")).AppendLine(hop.Row("cluster path (gateway → silo)"));
+        md.AppendLine(Invariant($"| **cluster ÷ pipe** | | | **{cpuRatio:0.00}** | {hop.Ack.P50 / pipe.Ack.P50:0.00} | {hop.Ack.P95 / pipe.Ack.P95:0.00} | **{hop.Ack.P99 / pipe.Ack.P99:0.00}** | | | |")).AppendLine();
+
+        Console.WriteLine("== load: reconnects under drops");
+        var reconnect = await MeasureReconnectsAsync(cluster, capture, profile);
+        md.AppendLine("### Reconnects under random drops").AppendLine()
+            .AppendLine(Invariant($"{profile.ReconnectPublishers} publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
+            .AppendLine("Reconnect → hello: socket reopened (connect started) → `hello`. Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket.").AppendLine()
+            .AppendLine("| drops | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | errors |")
+            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---|")
+            .AppendLine(reconnect.Row).AppendLine();
+
+        Console.WriteLine("== load: capacity");
+        var capacity = await MeasureCapacityAsync(cluster, capture, profile);
+        md.AppendLine("### Capacity and memory per session").AppendLine()
+            .AppendLine(Invariant($"The cluster path, null output. Publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms) are stepped up; each step ramps up over {profile.StepRampSeconds} s, is measured for {profile.StepMeasureSeconds} s and ends its sessions. It stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.CapacityBudget.TotalMinutes:0.#} min."))
+            .AppendLine("Capacity is the largest step that passed. Memory per session: the growth of gateway + silo RSS (near the end of each step, sessions live) from the step before, ÷ the publishers added (the first step against the idle RSS after the warm-up; RSS moves with the GC, so small steps are noisy). It includes the bytes in flight: each gateway connection holds a 64 KiB receive buffer, and a 62.5 KB chunk is in it about once per 500 ms.")
+            .AppendLine("The load generator runs on the same 2 cores; its CPU is shown.").AppendLine()
+            .AppendLine("| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | generator cores | gateway + silo RSS MiB | KiB per added session | errors | p99 < 100 ms |")
+            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        capacity.Rows.ForEach(r => md.AppendLine(r));
+        md.AppendLine();
+
+        var cpuRatios = Value("--cpu-ratios") is { } file && File.Exists(file) ? File.ReadAllLines(file) : [];
+        md.AppendLine("### Goals (reported, not asserted)").AppendLine()
+            .AppendLine("| goal | target | measured | met |").AppendLine("|---|---|---|---|")
+            .AppendLine(Goal("capacity (1 Mbit/s publishers at p99 ack < 100 ms)", "≥ 2000", capacity.Passed.ToString(CultureInfo.InvariantCulture) + (capacity.Exhausted ? " (every step passed)" : ""), capacity.Passed >= 2000))
+            .AppendLine(Goal("cluster hop CPU per MB ÷ direct pipe", "≤ 1.5", Invariant($"{cpuRatio:0.00}"), cpuRatio <= 1.5))
+            .AppendLine(Goal("memory per session beyond in-flight bytes (64 KiB)", "≤ 256 KiB", Invariant($"{capacity.MemoryPerSessionKib - 64:0} KiB (at {capacity.MemoryAt} publishers)"), capacity.MemoryPerSessionKib - 64 <= 256))
+            .AppendLine(Goal("reconnect → first accepted byte p99", "< 50 ms", Invariant($"{reconnect.ToAck.P99:0.0} ms (→ hello {reconnect.ToHello.P99:0.0} ms)"), reconnect.ToAck.P99 < 50));
+        foreach (var line in cpuRatios.Where(l => l.Contains('=', StringComparison.Ordinal)))
+        {
+            var (label, ratio) = (line[..line.IndexOf('=', StringComparison.Ordinal)], double.Parse(line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
+            md.AppendLine(ratio > 0
+                ? Goal($"whole-system CPU per 720p stream ÷ FFmpeg alone, {label}", "≤ 1.2", Invariant($"{ratio:0.00}"), ratio <= 1.2)
+                : $"| whole-system CPU per 720p stream ÷ FFmpeg alone, {label} | ≤ 1.2 | {ratio.ToString("0.00", CultureInfo.InvariantCulture)}: idle measured above the stream (noise) | unknown |");
+        }
+
+        Console.WriteLine(md);
+        if (Value("--out") is { } output)
+        {
+            await File.WriteAllTextAsync(output, md.ToString());
+        }
+
+        return 0;
+    }
+
+    private static async Task<PathFigures> MeasurePathAsync(LoadTarget target, MediaCapture capture, Profile profile)
+    {
+        // Warm-up at the measured load: a freshly started silo and gateway spend about a core for several seconds on
+        // tiered JIT and Orleans' start-up work (dotnet-counters shows ~0.1 core each at this load once warm).
+        var warm = LoadRun.Start(await target.StreamsAsync(profile.PathPublishers), capture, Paced(profile.PathPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
+        await warm.Completion;
+
+        var settings = Paced(profile.PathPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)) with
+        {
+            MeasureAfter = TimeSpan.FromSeconds(profile.RampSeconds + 1),
+        };
+        var run = LoadRun.Start(await target.StreamsAsync(settings.Publishers), capture, settings);
+        var window = await MeasureWindowAsync(run, target, settings.MeasureAfter, settings.Duration);
+        await run.Completion;
+        var byProcess = string.Join(" + ", target.Processes.Select((p, i) => Invariant($"{p.Name} {window.CpuByProcess[i]:0.00}")));
+        var figures = new PathFigures(window.AckedBytes / 1e6, window.ServerCpu, byProcess, run.Stats.AckLatency(), window.GeneratorCpu / window.Seconds, Errors(run.Stats));
+        Console.WriteLine(run.Stats.Describe(TimeSpan.FromSeconds(window.Seconds)));
+        return figures;
+    }
+
+    private static async Task<ReconnectFigures> MeasureReconnectsAsync(LoadTarget target, MediaCapture capture, Profile profile)
+    {
+        var settings = new LoadSettings
+        {
+            Publishers = profile.ReconnectPublishers,
+            Loop = true,
+            RampUp = TimeSpan.FromSeconds(1),
+            Duration = TimeSpan.FromSeconds(profile.ReconnectSeconds),
+            DropEvery = TimeSpan.FromSeconds(2),
+        };
+        var run = LoadRun.Start(await target.StreamsAsync(settings.Publishers, sampled: settings.Publishers), capture, settings);
+        await run.Completion;
+        Console.WriteLine(run.Stats.Describe(Stopwatch.GetElapsedTime(run.StartedAt)));
+        var problems = await run.CheckArchivesAsync(target.Api!);
+        problems.ToList().ForEach(Console.WriteLine);
+        var toHello = run.Stats.ReconnectToHello();
+        var toAck = run.Stats.ReconnectToAck();
+        var archives = problems.Count == 0 ? $"{settings.Publishers} of {settings.Publishers}" : $"no: {problems.Count} problems, first: {problems[0]}";
+        return new ReconnectFigures(
+            toHello,
+            toAck,
+            Invariant($"| {run.Stats.Drops} | {toHello.P50:0.0} | {toHello.P99:0.0} | {toHello.Max:0.0} | {toAck.P50:0.0} | {toAck.P99:0.0} | {toAck.Max:0.0} | {archives} | {Errors(run.Stats)} |"));
+    }
+
+    private static async Task<CapacityFigures> MeasureCapacityAsync(LoadTarget target, MediaCapture capture, Profile profile)
+    {
+        var previousRss = target.RssBytes();
+        var previousPublishers = 0;
+        var streams = new List<LoadStream>();
+        var rows = new List<string>();
+        var passed = 0;
+        var memoryKib = double.NaN;
+        var memoryAt = 0;
+        var exhausted = true;
+        var started = Stopwatch.GetTimestamp();
+        foreach (var publishers in Steps.Where(s => s <= profile.MaxPublishers))
+        {
+            if (Stopwatch.GetElapsedTime(started) > profile.CapacityBudget)
+            {
+                exhausted = false;
+                rows.Add(Invariant($"| {publishers} | | | | | | | | | | | not run: over the {profile.CapacityBudget.TotalMinutes:0.#} min budget |"));
+                break;
+            }
+
+            streams.AddRange(await target.StreamsAsync(publishers - streams.Count));
+            var ramp = TimeSpan.FromSeconds(profile.StepRampSeconds);
+            var settings = Paced(publishers, ramp + TimeSpan.FromSeconds(profile.StepMeasureSeconds), ramp) with { MeasureAfter = ramp };
+            var run = LoadRun.Start(streams[..publishers], capture, settings);
+            var window = await MeasureWindowAsync(run, target, settings.MeasureAfter, settings.Duration - TimeSpan.FromSeconds(0.5));
+            var rss = target.RssBytes();
+            await run.Completion;
+            Console.WriteLine(Invariant($"-- {publishers} publishers:\n{run.Stats.Describe(TimeSpan.FromSeconds(window.Seconds))}"));
+            var ack = run.Stats.AckLatency();
+            var errors = Errors(run.Stats);
+            var ok = ack.Count > 0 && ack.P99 < CapacityP99Ms && errors == "none";
+            var perSession = (rss - previousRss) / 1024.0 / (publishers - previousPublishers);
+            (previousRss, previousPublishers) = (rss, publishers);
+            rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {window.AckedBytes * 8 / 1e6 / window.Seconds:0.0} | {window.ServerCpu / window.Seconds:0.00} | {window.GeneratorCpu / window.Seconds:0.00} | {rss / 1048576.0:0} | {perSession:0} | {errors} | {(ok ? "yes" : "**no**")} |"));
+            if (!ok)
+            {
+                exhausted = false;
+                break;
+            }
+
+            // A saturated step queues chunks everywhere, so memory is taken from the last step that kept up.
+            (passed, memoryKib, memoryAt) = (publishers, perSession, publishers);
+        }
+
+        return new CapacityFigures(rows, passed, memoryKib, memoryAt, exhausted);
+    }
+
+    /// <summary>CPU and acked bytes between two points of a run (seconds after its start).</summary>
+    private static async Task<Window> MeasureWindowAsync(LoadRun run, LoadTarget target, TimeSpan from, TimeSpan to)
+    {
+        await Task.Delay(from - Stopwatch.GetElapsedTime(run.StartedAt) is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+        var (cpu0, gen0, bytes0, t0) = (target.CpuSeconds(), ProcessProbe.CpuSeconds(Environment.ProcessId), run.Stats.BytesAcked, Stopwatch.GetTimestamp());
+        await Task.Delay(to - Stopwatch.GetElapsedTime(run.StartedAt) is var rest && rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
+        var cpu = target.CpuSeconds().Zip(cpu0, (after, before) => after - before).ToArray();
+        return new Window(
+            Stopwatch.GetElapsedTime(t0).TotalSeconds,
+            cpu,
+            ProcessProbe.CpuSeconds(Environment.ProcessId) - gen0,
+            run.Stats.BytesAcked - bytes0);
+    }
+
+    private static LoadSettings Paced(int publishers, TimeSpan duration, TimeSpan ramp) => new()
+    {
+        Publishers = publishers,
+        ChunkBytes = ChunkBytes,
+        IntervalMs = IntervalMs,
+        Loop = true,
+        RampUp = ramp,
+        Duration = duration,
+    };
+
+    private static string Errors(LoadStats stats) =>
+        stats.Errors.Any() ? string.Join(", ", stats.Errors.Select(e => $"{e.Key} ×{e.Value}")) : "none";
+
+    private static string Goal(string what, string target, string measured, bool met) => $"| {what} | {target} | {measured} | {(met ? "yes" : "**no**")} |";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed record Window(double Seconds, double[] CpuByProcess, double GeneratorCpu, long AckedBytes)
+    {
+        public double ServerCpu => CpuByProcess.Sum();
+    }
+
+    private sealed record PathFigures(double MegabytesAcked, double ServerCpu, string ByProcess, Percentiles Ack, double GeneratorCores, string Errors)
+    {
+        public double CpuPerMb => ServerCpu / MegabytesAcked;
+
+        public string Row(string label) => Invariant(
+            $"| {label} | {MegabytesAcked:0.0} | {ServerCpu:0.00} ({ByProcess}) | {CpuPerMb:0.0000} | {Ack.P50:0.0} | {Ack.P95:0.0} | {Ack.P99:0.0} | {Ack.Max:0.0} | {GeneratorCores:0.00} | {Errors} |");
+    }
+
+    private sealed record ReconnectFigures(Percentiles ToHello, Percentiles ToAck, string Row);
+
+    private sealed record CapacityFigures(List<string> Rows, int Passed, double MemoryPerSessionKib, int MemoryAt, bool Exhausted);
+
+    private sealed record Profile(
+        int PathPublishers,
+        int PathSeconds,
+        int RampSeconds,
+        int ReconnectPublishers,
+        int ReconnectSeconds,
+        int StepRampSeconds,
+        int StepMeasureSeconds,
+        int MaxPublishers,
+        TimeSpan CapacityBudget)
+    {
+        public static readonly Profile Quick = new(50, 10, 2, 20, 8, 3, 5, 4000, TimeSpan.FromSeconds(60));
+        public static readonly Profile Full = new(200, 40, 5, 100, 40, 10, 20, 4000, TimeSpan.FromMinutes(10));
+    }
+}
