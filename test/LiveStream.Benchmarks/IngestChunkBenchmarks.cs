@@ -1,5 +1,6 @@
-using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using BenchmarkDotNet.Attributes;
@@ -8,6 +9,8 @@ using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
 using LiveStream.Sessions;
 using LiveStream.Streams;
+using LiveStream.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LiveStream.Benchmarks;
@@ -25,6 +28,7 @@ public class IngestChunkBenchmarks
     private Pipe _toClient = null!;
     private Task<int> _server = null!;
     private byte[] _frame = [];
+    private ServiceProvider _services = null!;
 
     [Params(16 * 1024, 62_500)]
     public int ChunkBytes { get; set; }
@@ -38,7 +42,9 @@ public class IngestChunkBenchmarks
             new DuplexStream(_toServer.Reader.AsStream(), _toClient.Writer.AsStream()),
             new WebSocketCreationOptions { IsServer = true, SubProtocol = IngestEndpoint.SubprotocolV1, KeepAliveInterval = TimeSpan.Zero });
         var options = new IngestOptions { MaxBitsPerSecond = long.MaxValue, IdleTimeout = TimeSpan.FromHours(1) };
-        var connection = new IngestConnection(socket, new CommittingGrain(), IngestProtocol.V1, options, TimeProvider.System, NullLogger.Instance);
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var instruments = new LiveStreamInstruments(_services.GetRequiredService<IMeterFactory>());
+        var connection = new IngestConnection(socket, new CommittingGrain(), IngestProtocol.V1, options, TimeProvider.System, instruments, NullLogger.Instance);
         _server = connection.RunAsync(new ConnectResult(true, 0, null, "bench", 1, 0, 30, null), CancellationToken.None);
         _frame = MaskedBinaryFrame(ChunkBytes);
         ReadFrameAsync().GetAwaiter().GetResult(); // hello
@@ -50,6 +56,7 @@ public class IngestChunkBenchmarks
         _toServer.Writer.Complete();
         _server.GetAwaiter().GetResult();
         _toClient.Reader.Complete();
+        _services.Dispose();
     }
 
     [Benchmark(Description = "v1 chunk: receive + unmask, offset, grain write (stub), JSON ack")]
