@@ -132,6 +132,7 @@ dotnet "$bench" "${load_args[@]}"
   echo "# Benchmarks"
   echo
   echo "Written by \`./bench.sh\` ($mode mode) on $(date -u +%Y-%m-%d). Every ratio compares figures measured in the same run."
+  echo "Where the cost goes, and what would move the goals this run misses: [performance.md](performance.md)."
   echo
   echo "## Machine and versions"
   echo
