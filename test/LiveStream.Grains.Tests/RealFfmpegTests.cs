@@ -78,19 +78,7 @@ public sealed class RealFfmpegTests : IAsyncLifetime
     [Fact(Timeout = 180_000)]
     public async Task Live_hls_without_record_keeps_a_sliding_window_and_deletes_older_segments()
     {
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls)]);
-        var session = await StreamFactory.ConnectAsync(grain, hash);
-        var capture = MediaCapture.Load("h264-opus-mkv");
-        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
-        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
-
-        var directory = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
-        var playlistPath = Path.Combine(directory, "index.m3u8");
-        await Eventually.HoldsAsync(
-            () => File.Exists(playlistPath) && File.ReadAllText(playlistPath).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(90),
-            "FFmpeg to finalise the playlist");
-        var playlist = await File.ReadAllTextAsync(playlistPath);
+        var (directory, playlist) = await PublishWholeCaptureAsync(new OutputSpec(OutputType.Hls));
 
         // 20 s of media in 2 s segments is about 10 segments: the window (6 by default) must have dropped some.
         Assert.Equal(6, HlsPlaylist.Segments(playlist));
@@ -104,10 +92,20 @@ public sealed class RealFfmpegTests : IAsyncLifetime
     [Fact(Timeout = 180_000)]
     public async Task Hls_with_record_lists_and_keeps_every_segment()
     {
-        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
+        var (directory, playlist) = await PublishWholeCaptureAsync(new OutputSpec(OutputType.Hls, Record: true));
+
+        Assert.Contains("#EXT-X-PLAYLIST-TYPE:EVENT", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:0", playlist, StringComparison.Ordinal);
+        Assert.InRange(HlsPlaylist.Segments(playlist), 9, 11);
+        Assert.Equal(HlsPlaylist.Segments(playlist), Directory.GetFiles(directory, "seg_*.ts").Length);
+    }
+
+    /// <summary>Publishes a whole 20 s capture to a new stream with <paramref name="hls"/>, ends it, and answers its finalised playlist.</summary>
+    private async Task<(string Directory, string Playlist)> PublishWholeCaptureAsync(OutputSpec hls)
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [hls]);
         var session = await StreamFactory.ConnectAsync(grain, hash);
-        var capture = MediaCapture.Load("h264-opus-mkv");
-        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, capture.Chunks());
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, MediaCapture.Load("h264-opus-mkv").Chunks());
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
 
         var directory = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
@@ -116,11 +114,6 @@ public sealed class RealFfmpegTests : IAsyncLifetime
             () => File.Exists(playlistPath) && File.ReadAllText(playlistPath).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
             TimeSpan.FromSeconds(90),
             "FFmpeg to finalise the playlist");
-        var playlist = await File.ReadAllTextAsync(playlistPath);
-
-        Assert.Contains("#EXT-X-PLAYLIST-TYPE:EVENT", playlist, StringComparison.Ordinal);
-        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:0", playlist, StringComparison.Ordinal);
-        Assert.InRange(HlsPlaylist.Segments(playlist), 9, 11);
-        Assert.Equal(HlsPlaylist.Segments(playlist), Directory.GetFiles(directory, "seg_*.ts").Length);
+        return (directory, await File.ReadAllTextAsync(playlistPath));
     }
 }
