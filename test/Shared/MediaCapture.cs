@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace LiveStream.Testing;
 
-/// <summary>A real Chromium MediaRecorder capture from <c>shared/media</c>, with its original chunk boundaries.</summary>
+/// <summary>A real Chromium MediaRecorder capture from <c>test/media</c>, with its original chunk boundaries.</summary>
 public sealed class MediaCapture
 {
     private MediaCapture(string name, byte[] bytes, IReadOnlyList<int> chunkSizes, IReadOnlyList<double> chunkTimesMs, double durationMs, double? frameRate)
@@ -45,7 +45,7 @@ public sealed class MediaCapture
         }
     }
 
-    /// <summary>Loads <c>shared/media/{name}</c>, e.g. <c>vp8-opus</c> or <c>vp8-opus-restart/a</c>.</summary>
+    /// <summary>Loads <c>test/media/{name}</c>, e.g. <c>vp8-opus</c> or <c>vp8-opus-restart/a</c>.</summary>
     public static MediaCapture Load(string name)
     {
         var folder = Path.Combine(RepoPaths.Media, name);

@@ -8,11 +8,8 @@ public static class RepoPaths
     /// <summary>The folder holding <c>LiveStream.sln</c>.</summary>
     public static string Root => RootPath.Value;
 
-    /// <summary>The real MediaRecorder captures: <c>LIVESTREAM_MEDIA</c>, else <c>../shared/media</c> beside the repository.</summary>
-    public static string Media =>
-        Environment.GetEnvironmentVariable("LIVESTREAM_MEDIA") is { Length: > 0 } media
-            ? media
-            : Path.GetFullPath(Path.Combine(Root, "..", "shared", "media"));
+    /// <summary>The real MediaRecorder captures the repository carries: <c>test/media</c>.</summary>
+    public static string Media => Path.Combine(Root, "test", "media");
 
     /// <summary>The build configuration these tests were built with (Debug or Release).</summary>
     public static string Configuration =>

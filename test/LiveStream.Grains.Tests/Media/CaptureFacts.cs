@@ -2,7 +2,7 @@ using LiveStream.Media.Containers;
 
 namespace LiveStream.Grains.Tests.Media;
 
-/// <summary>What <c>shared/media/README.md</c> says of each capture: container, codecs in track order, video frames, keyframes.</summary>
+/// <summary>What <c>test/media/README.md</c> says of each capture: container, codecs in track order, video frames, keyframes.</summary>
 internal sealed record CaptureFacts(string Name, ContainerKind Kind, string[] Codecs, int VideoFrames, int Keyframes)
 {
     public static readonly CaptureFacts[] All =

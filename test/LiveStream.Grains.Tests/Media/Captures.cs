@@ -3,7 +3,7 @@ using LiveStream.Testing;
 
 namespace LiveStream.Grains.Tests.Media;
 
-/// <summary>The MediaRecorder captures of <c>shared/media</c>, loaded once, and helpers to read them.</summary>
+/// <summary>The MediaRecorder captures of <c>test/media</c>, loaded once, and helpers to read them.</summary>
 internal static class Captures
 {
     public static readonly string[] Names =

@@ -4,7 +4,7 @@ using LiveStream.Media.Containers;
 
 namespace LiveStream.Grains.Tests.Media;
 
-/// <summary>What the reader finds in each real capture matches the capture table of <c>shared/media/README.md</c>.</summary>
+/// <summary>What the reader finds in each real capture matches the capture table of <c>test/media/README.md</c>.</summary>
 public sealed class ContainerReaderCaptureTests
 {
     [Theory(Timeout = 60_000)]
