@@ -1,3 +1,4 @@
+using LiveStream.Media;
 using BenchmarkDotNet.Attributes;
 using LiveStream.Sessions;
 

@@ -70,7 +70,7 @@ public sealed class DiskTests : IAsyncLifetime
         var failed = (await full.GetSessionAsync(session.SessionId!))!;
         Assert.Equal(SessionState.Failed, failed.State);
         Assert.StartsWith("disk quota exceeded", failed.EndReason, StringComparison.Ordinal);
-        var hls = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
+        var hls = DataLayout.HlsDirectory(_dataPath, session.SessionId!);
         await Eventually.HoldsAsync(() => ProcessProbe.FindFfmpegUnder(hls).Count == 0, Timeout, "the session's FFmpeg to finish");
         Assert.Contains("#EXT-X-ENDLIST", await File.ReadAllTextAsync(Path.Combine(hls, "index.m3u8")), StringComparison.Ordinal);
 
@@ -110,8 +110,8 @@ public sealed class DiskTests : IAsyncLifetime
     /// <summary>A session's archive and HLS folders, every file last written at <paramref name="at"/>.</summary>
     private static string[] MakeSession(string root, string sessionId, DateTimeOffset at)
     {
-        var archive = SessionPipeline.ArchivePath(root, sessionId);
-        var hls = SessionPipeline.HlsDirectory(root, sessionId);
+        var archive = DataLayout.ArchivePath(root, sessionId);
+        var hls = DataLayout.HlsDirectory(root, sessionId);
         Directory.CreateDirectory(Path.GetDirectoryName(archive)!);
         Directory.CreateDirectory(hls);
         foreach (var file in new[] { archive, Path.Combine(hls, "index.m3u8"), Path.Combine(hls, "seg_00000.ts") })

@@ -194,11 +194,11 @@ public sealed class MediaPipelineTests : IAsyncLifetime
     /// </summary>
     private Task FinalisedAsync(string sessionId) =>
         Eventually.HoldsAsync(
-            () => ProcessProbe.FindFfmpegUnder(SessionPipeline.HlsDirectory(_dataPath, sessionId)).Count == 0
+            () => ProcessProbe.FindFfmpegUnder(DataLayout.HlsDirectory(_dataPath, sessionId)).Count == 0
                 && File.Exists(Playlist(sessionId))
                 && File.ReadAllText(Playlist(sessionId)).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
             TimeSpan.FromSeconds(90),
             "FFmpeg to finalise the playlist");
 
-    private string Playlist(string sessionId) => Path.Combine(SessionPipeline.HlsDirectory(_dataPath, sessionId), "index.m3u8");
+    private string Playlist(string sessionId) => Path.Combine(DataLayout.HlsDirectory(_dataPath, sessionId), "index.m3u8");
 }

@@ -41,7 +41,7 @@ public sealed class RealFfmpegTests : IAsyncLifetime
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
 
         await Eventually.HoldsAsync(() => !ProcessProbe.IsRunning(pid), TimeSpan.FromSeconds(60), "FFmpeg to finish its graceful stop");
-        var playlist = await File.ReadAllTextAsync(Path.Combine(SessionPipeline.HlsDirectory(_dataPath, session.SessionId!), "index.m3u8"));
+        var playlist = await File.ReadAllTextAsync(Path.Combine(DataLayout.HlsDirectory(_dataPath, session.SessionId!), "index.m3u8"));
         Assert.Contains("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
         Assert.Equal(SessionState.Ended, (await grain.GetSessionAsync(session.SessionId!))!.State);
     }
@@ -108,7 +108,7 @@ public sealed class RealFfmpegTests : IAsyncLifetime
         await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, MediaCapture.Load("h264-opus-mkv").Chunks());
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
 
-        var directory = SessionPipeline.HlsDirectory(_dataPath, session.SessionId!);
+        var directory = DataLayout.HlsDirectory(_dataPath, session.SessionId!);
         var playlistPath = Path.Combine(directory, "index.m3u8");
         await Eventually.HoldsAsync(
             () => File.Exists(playlistPath) && File.ReadAllText(playlistPath).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),

@@ -145,6 +145,8 @@ public static class SiloHostingExtensions
         }
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        services.TryAddSingleton<Sessions.SessionServices>();
+        services.TryAddSingleton<Capacity.ClusterPlacement>();
         services.TryAddSingleton<SimulcastContext>();
         services.AddLiveStreamWebhooks();
 

@@ -6,11 +6,11 @@ namespace LiveStream.Leases;
 /// </summary>
 public interface ILeaseStore
 {
-    /// <summary>Grants the lease when it is free (or already <paramref name="holder"/>'s); otherwise returns the current one.</summary>
+    /// <summary>
+    /// Grants the lease when it is free (or already <paramref name="holder"/>'s); otherwise returns the current one. A
+    /// lease is free only once released or expired: never while its holder may still be acting.
+    /// </summary>
     Task<Lease> AcquireAsync(string resource, string holder, TimeSpan ttl, CancellationToken cancellationToken);
-
-    /// <summary>Replaces <paramref name="stale"/> (a dead holder's lease) with a new one for <paramref name="holder"/>, if it is still the current one.</summary>
-    Task<Lease> TakeOverAsync(string resource, Lease stale, string holder, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>Extends <paramref name="lease"/>; false when it is no longer the current lease.</summary>
     Task<bool> RenewAsync(string resource, Lease lease, TimeSpan ttl, CancellationToken cancellationToken);

@@ -19,14 +19,6 @@ public sealed class MemoryLeaseStore(TimeProvider time) : ILeaseStore
         }
     }
 
-    public Task<Lease> TakeOverAsync(string resource, Lease stale, string holder, TimeSpan ttl, CancellationToken cancellationToken)
-    {
-        lock (_leases)
-        {
-            return Task.FromResult(TryCurrent(resource, out var current) && current != stale ? current : Grant(resource, holder, ttl));
-        }
-    }
-
     public Task<bool> RenewAsync(string resource, Lease lease, TimeSpan ttl, CancellationToken cancellationToken)
     {
         lock (_leases)

@@ -22,14 +22,6 @@ public sealed class RedisLeaseStore(RedisConnection redis) : ILeaseStore
         return value
         """;
 
-    private const string TakeOverScript = """
-        local current = redis.call('GET', KEYS[1])
-        if current and current ~= ARGV[1] then return current end
-        local value = redis.call('INCR', KEYS[2]) .. '|' .. ARGV[2]
-        redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
-        return value
-        """;
-
     private const string RenewScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -52,12 +44,6 @@ public sealed class RedisLeaseStore(RedisConnection redis) : ILeaseStore
     public async Task<Lease> AcquireAsync(string resource, string holder, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var result = await EvalAsync(AcquireScript, resource, [holder, Milliseconds(ttl)], cancellationToken);
-        return Lease.Parse((string?)result) ?? throw new InvalidOperationException("Malformed lease in Redis.");
-    }
-
-    public async Task<Lease> TakeOverAsync(string resource, Lease stale, string holder, TimeSpan ttl, CancellationToken cancellationToken)
-    {
-        var result = await EvalAsync(TakeOverScript, resource, [stale.Value, holder, Milliseconds(ttl)], cancellationToken);
         return Lease.Parse((string?)result) ?? throw new InvalidOperationException("Malformed lease in Redis.");
     }
 

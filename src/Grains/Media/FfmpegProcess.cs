@@ -116,7 +116,9 @@ internal sealed partial class FfmpegProcess : IMediaProcess
     {
         Kill();
         await Exited;
-        _input.Dispose();
+
+        // The buffer belongs to whoever created it; the process only ends its input.
+        _input.Complete();
         _graceful.Dispose();
         _forceful.Dispose();
     }

@@ -135,6 +135,11 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             errors.Add("LiveStream:Session:EndWait must be between 00:00:00 and 00:05:00.");
         }
 
+        if (options.PublisherTimeout < options.TickInterval * 2 || options.PublisherTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("LiveStream:Session:PublisherTimeout must be at least twice LiveStream:Session:TickInterval and at most 01:00:00.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
@@ -142,10 +147,26 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
 /// <summary>Validates <see cref="LeaseOptions"/>.</summary>
 internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
 {
-    public ValidateOptionsResult Validate(string? name, LeaseOptions options) =>
-        options.Ttl < TimeSpan.FromSeconds(1) || options.RenewInterval <= TimeSpan.Zero || options.RenewInterval * 2 > options.Ttl
-            ? ValidateOptionsResult.Fail("LiveStream:Lease:Ttl must be at least 1 s and LiveStream:Lease:RenewInterval positive and at most half of it.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, LeaseOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Ttl < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("LiveStream:Lease:Ttl must be at least 00:00:01.");
+        }
+
+        if (options.StopMargin < TimeSpan.FromMilliseconds(100) || options.StopMargin * 2 > options.Ttl)
+        {
+            errors.Add("LiveStream:Lease:StopMargin must be at least 00:00:00.1 and at most half of LiveStream:Lease:Ttl.");
+        }
+
+        if (options.RenewInterval <= TimeSpan.Zero || options.RenewInterval * 2 > options.Ttl - options.StopMargin)
+        {
+            errors.Add("LiveStream:Lease:RenewInterval must be positive and at most half of LiveStream:Lease:Ttl minus LiveStream:Lease:StopMargin (a holder must get two renewals in before it stops).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
 
 /// <summary>Validates <see cref="RetentionOptions"/>; each message names the configuration key.</summary>

@@ -23,10 +23,18 @@ public sealed class SessionOptions
     public int MaxFfmpegRestarts { get; set; } = 5;
 
     /// <summary>
-    /// How long a commit waits for the failover state (committed offset, init segment) to be stored before it is
-    /// acknowledged anyway; a store that is down does not stop live sessions. Default 1 s.
+    /// How long a session handing itself off (its silo stops) waits for its failover record to be stored. Every
+    /// acknowledged byte is stored before its acknowledgement anyway; this bounds only the last, unacknowledged
+    /// bytes' record. Default 1 s.
     /// </summary>
     public TimeSpan LiveStateWriteTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long an active session waits for anything from its publisher's gateway (a chunk, a retry, a disconnect)
+    /// before it treats the publisher as gone and opens its reconnect window: its gateway was killed or cut off.
+    /// Longer than the gateway's <c>Ingest:IdleTimeout</c> (15 s), which closes a silent publisher itself. Default 20 s.
+    /// </summary>
+    public TimeSpan PublisherTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -22,9 +22,11 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private SimulcastFanOut? _simulcast;
     private SessionBuffer? _buffer;
     private Task? _retiring;
+    private IMediaProcess? _retiringProcess;
     private IReadOnlyList<TrackInfo>? _pendingTracks;
     private bool _started;
-    private int _maxRestarts = int.MaxValue;
+    private volatile bool _fenced;
+    private RestartPolicy _restarts = null!;
 
     private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor, SimulcastContext? simulcast)
     {
@@ -40,8 +42,11 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     /// <summary>The session's current FFmpeg, or null (no output needs one, or the init segment is not complete yet).</summary>
     public IMediaProcess? Process { get; private set; }
 
-    /// <summary>How often FFmpeg was started again within the session (crash, recorder restart).</summary>
-    public int Restarts { get; private set; }
+    /// <summary>How often FFmpeg was started again within the session (crash, failed launch, recorder restart).</summary>
+    public int Restarts => _restarts.Restarts;
+
+    /// <summary>True while a recording's FFmpeg is asked for and not started yet.</summary>
+    public bool WaitsForProcess => _pendingTracks is not null;
 
     /// <summary>The tracks of the current recording (empty until known, and for outputs that need no FFmpeg).</summary>
     public IReadOnlyList<TrackInfo> Tracks => _router?.Tracks ?? [];
@@ -61,7 +66,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         int bufferBytes,
         IMediaProcessRunner runner,
         MediaProcessSupervisor supervisor,
-        int maxRestarts,
+        RestartPolicy restarts,
         long? resumeAt = null,
         SimulcastContext? simulcast = null,
         LiveStream.Telemetry.LiveStreamInstruments? instruments = null)
@@ -87,26 +92,36 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
         }
 
-        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _maxRestarts = maxRestarts, _instruments = instruments };
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _restarts = restarts, _instruments = instruments };
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
     public bool HasRoomFor(int length) => _buffer?.HasRoomFor(length) ?? true;
 
     /// <summary>
-    /// Commits bytes: archive first, then the media router. Throws <see cref="MediaFormatException"/> when the bytes
-    /// are not media FFmpeg can take (the archive keeps them: it is what the client sent).
+    /// Commits bytes: archive first, then the media router (which only parses and queues for FFmpeg; starting
+    /// FFmpeg is not part of a commit). Throws <see cref="MediaFormatException"/> when the bytes are not media FFmpeg
+    /// can take (the archive keeps them: it is what the client sent, and the session fails). Any other failure after
+    /// the archive write cuts the archive back, so a failed commit leaves no bytes that the client will send again.
     /// </summary>
     public async ValueTask CommitAsync(ReadOnlyMemory<byte> data, long nowMs, CancellationToken cancellationToken)
     {
+        var before = _archive?.Length ?? 0;
         if (_archive is not null)
         {
             await _archive.WriteAsync(data, cancellationToken);
             await _archive.FlushAsync(cancellationToken);
         }
 
-        _router?.Commit(data.Span, nowMs);
-        await StartPendingProcessAsync();
+        try
+        {
+            _router?.Commit(data.Span, nowMs);
+        }
+        catch (Exception ex) when (ex is not MediaFormatException && _archive is not null)
+        {
+            _archive.SetLength(before);
+            throw;
+        }
     }
 
     /// <summary>
@@ -129,27 +144,27 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     /// <summary>A new publisher connection continues the session from here.</summary>
     public void NewConnection() => _router?.NewConnection();
 
-    /// <summary>FFmpeg died: start a new one and feed it the init segment, then the stream from the next keyframe.</summary>
-    public async Task RestartProcessAsync()
+    /// <summary>
+    /// FFmpeg died: it is cleared away and a new one is asked for, to be fed the init segment and then the stream
+    /// from the next keyframe (the caller starts it when its restart is due).
+    /// </summary>
+    public async Task ReplaceDeadProcessAsync()
     {
         await RetireAsync(graceful: false);
-        Restarts++;
         _buffer = new SessionBuffer(_bufferBytes);
         _pendingTracks = Tracks;
         _router?.RestartFeed();
-        await StartPendingProcessAsync();
     }
 
     void IMediaFeed.Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
     {
         if (restartOfRecording)
         {
-            if (Restarts >= _maxRestarts)
+            if (!_restarts.TryRestartForRecording())
             {
                 throw new MediaFormatException("too many incompatible recorder restarts");
             }
 
-            Restarts++;
             _instruments?.FfmpegRestarts.Add(1, new KeyValuePair<string, object?>("reason", "recording"));
             if (Process is not null)
             {
@@ -157,6 +172,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
                 // when it is gone (both write the same playlist); meanwhile the new recording's bytes wait in a new
                 // bounded buffer.
                 var old = Process;
+                _retiringProcess = old;
                 var oldBuffer = _buffer;
                 oldBuffer?.Complete();
                 var previous = _retiring ?? Task.CompletedTask;
@@ -183,14 +199,29 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         _pendingTracks = tracks;
     }
 
-    /// <summary>Starts the FFmpeg that was asked for, once the previous one has finished with the outputs.</summary>
+    /// <summary>
+    /// Starts the FFmpeg that was asked for, once the previous one has finished with the outputs. A launch that
+    /// throws leaves the request in place, so the caller can try again after its backoff.
+    /// </summary>
     public async Task StartPendingProcessAsync()
     {
-        if (_pendingTracks is { } tracks && (_retiring?.IsCompleted ?? true))
+        if (_pendingTracks is { } tracks && (_retiring?.IsCompleted ?? true) && !_fenced)
         {
-            _pendingTracks = null;
             await StartProcessAsync(tracks);
+            _pendingTracks = null;
         }
+    }
+
+    /// <summary>
+    /// The session's lease is no longer proven: every process it runs (encoder, a retiring encoder, relays) is killed
+    /// at once and none starts again. Safe to call from any thread.
+    /// </summary>
+    public void Fence()
+    {
+        _fenced = true;
+        Process?.Kill();
+        _retiringProcess?.Kill();
+        _simulcast?.Kill();
     }
 
     void IMediaFeed.Feed(ReadOnlySpan<byte> data) => _buffer?.Add(data);
@@ -251,12 +282,6 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         })];
     }
 
-    /// <summary>Path of a session's archive under the data folder.</summary>
-    public static string ArchivePath(string dataPath, string sessionId) => Path.Combine(dataPath, "sessions", sessionId, "archive");
-
-    /// <summary>Folder of a session's HLS output under the data folder.</summary>
-    public static string HlsDirectory(string dataPath, string sessionId) => Path.Combine(dataPath, "hls", sessionId);
-
     /// <summary>True when <paramref name="outputs"/> asks for an archive.</summary>
     public static bool WantsArchive(IEnumerable<OutputSpec> outputs) => outputs.Any(o => o.Type == OutputType.Archive);
 
@@ -270,6 +295,11 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             {
                 // The relays outlive encoders: a new encoder's stream is fanned out to the same targets.
                 _simulcast ??= new SimulcastFanOut(_spec.SessionId, _spec.Outputs, _simulcastContext);
+            }
+
+            if (_fenced)
+            {
+                throw new InvalidOperationException("The session is fenced off: no FFmpeg may start.");
             }
 
             Process = await _runner.StartAsync(_spec with { Tracks = tracks, Continuation = _started, Stdout = _simulcast is null ? null : _simulcast.ReadAsync }, buffer);

@@ -8,8 +8,8 @@ internal static class SessionFiles
     /// <summary>The folders that hold <paramref name="sessionId"/>'s files.</summary>
     public static IEnumerable<string> FoldersOf(string dataPath, string sessionId)
     {
-        yield return Path.GetDirectoryName(SessionPipeline.ArchivePath(dataPath, sessionId))!;
-        yield return SessionPipeline.HlsDirectory(dataPath, sessionId);
+        yield return Path.GetDirectoryName(DataLayout.ArchivePath(dataPath, sessionId))!;
+        yield return DataLayout.HlsDirectory(dataPath, sessionId);
     }
 
     /// <summary>Bytes of every file of these sessions (files that vanish while counted are skipped).</summary>

@@ -74,8 +74,8 @@ public sealed class SessionRecord
 }
 
 /// <summary>
-/// The live session's failover state, written before every acknowledgement: what another silo needs to pick the
-/// session up where the client's acknowledged bytes end.
+/// The live session's failover record: which session is live and how far its committed bytes durably reach. Written
+/// before every acknowledgement (it is small: the init segment is kept apart), cleared when the session ends.
 /// </summary>
 [GenerateSerializer, Alias("livestream.LiveRecord")]
 public sealed class LiveRecord
@@ -83,6 +83,13 @@ public sealed class LiveRecord
     [Id(0)] public string? SessionId { get; set; }
 
     [Id(1)] public long Committed { get; set; }
+}
 
-    [Id(2)] public byte[] InitSegment { get; set; } = [];
+/// <summary>The live recording's init segment (its header), written when a recording starts.</summary>
+[GenerateSerializer, Alias("livestream.InitRecord")]
+public sealed class InitRecord
+{
+    [Id(0)] public string? SessionId { get; set; }
+
+    [Id(1)] public byte[] Segment { get; set; } = [];
 }

@@ -145,6 +145,27 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
         await _loop.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Kills the relay process at once and starts none again (the session was fenced off). Any thread.</summary>
+    public void Kill()
+    {
+        IMediaProcess? process;
+        lock (_gate)
+        {
+            _stopping = true;
+            process = _process;
+        }
+
+        process?.Kill();
+        try
+        {
+            _dispose.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed already.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         lock (_gate)

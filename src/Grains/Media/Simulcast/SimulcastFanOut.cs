@@ -98,6 +98,15 @@ internal sealed partial class SimulcastFanOut : IAsyncDisposable
     /// <summary>Lets every relay send what it has and finish (the encoder has finished).</summary>
     public Task StopAsync(CancellationToken cancellationToken) => Task.WhenAll(_relays.Select(r => r.StopAsync(cancellationToken)));
 
+    /// <summary>Kills every relay at once (the session was fenced off). Any thread.</summary>
+    public void Kill()
+    {
+        foreach (var relay in _relays)
+        {
+            relay.Kill();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var relay in _relays)

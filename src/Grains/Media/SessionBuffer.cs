@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 
-namespace LiveStream.Sessions;
+namespace LiveStream.Media;
 
 /// <summary>
 /// The bounded queue between a session's grain turns and its FFmpeg pump. The grain commits into it without

@@ -1,0 +1,177 @@
+using LiveStream.Options;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace LiveStream.Leases;
+
+/// <summary>
+/// A session's hold on its stream's lease, and the fence that goes with it. Once acquired, the keeper renews on its
+/// own loop (outside any grain turn, so a busy grain never lets it lapse) and keeps a deadline of
+/// <c>renewal sent + Ttl - StopMargin</c>. When the deadline passes without a proven renewal, or the store says the
+/// lease is somebody else's, <see cref="Fenced"/> is cancelled: the session's owner kills its processes from that
+/// callback and refuses writes, before the store can grant the lease to anyone else.
+/// </summary>
+internal sealed partial class LeaseKeeper : IAsyncDisposable
+{
+    private readonly ILeaseStore _store;
+    private readonly LeaseOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _resource;
+    private readonly string _holder;
+    private readonly CancellationTokenSource _fence;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public LeaseKeeper(ILeaseStore store, LeaseOptions options, TimeProvider time, ILogger logger, string resource, string holder)
+    {
+        _store = store;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _resource = resource;
+        _holder = holder;
+        _fence = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+    }
+
+    /// <summary>The lease while it is held (null before it is acquired and after it is released).</summary>
+    public Lease? Current { get; private set; }
+
+    /// <summary>Cancelled once this holder can no longer prove the lease; never reset.</summary>
+    public CancellationToken Fenced => _fence.Token;
+
+    /// <summary>True while the lease is held and proven: the session may act on its outputs.</summary>
+    public bool IsHeld => Current is not null && !_fence.IsCancellationRequested;
+
+    /// <summary>The holder id of a session on a silo: <c>{siloAddress}/{sessionId}</c>.</summary>
+    public static string HolderId(SiloAddress silo, string sessionId) => $"{silo.ToParsableString()}/{sessionId}";
+
+    /// <summary>
+    /// Takes the lease and starts keeping it; false when someone else holds it (a holder that died keeps it until
+    /// its TTL runs out: only then has it certainly stopped). Throws when the store cannot be reached.
+    /// </summary>
+    public async Task<bool> AcquireAsync(CancellationToken cancellationToken)
+    {
+        var sent = _time.GetUtcNow();
+        var lease = await _store.AcquireAsync(_resource, _holder, _options.Ttl, cancellationToken);
+        if (lease.Holder != _holder)
+        {
+            return false;
+        }
+
+        Current = lease;
+        Extend(sent);
+        _loop = Task.Factory.StartNew(() => KeepAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
+        return true;
+    }
+
+    /// <summary>Fences this holder off at once (its lease was found taken, or its session is leaving).</summary>
+    public void Fence()
+    {
+        try
+        {
+            _fence.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Released already.
+        }
+    }
+
+    /// <summary>Stops renewing and gives the lease up, once the caller has stopped every side effect.</summary>
+    public async Task ReleaseAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        if (Current is not { } lease)
+        {
+            return;
+        }
+
+        Current = null;
+        try
+        {
+            await _store.ReleaseAsync(_resource, lease, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        {
+            // It expires by itself.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Fence();
+        await ReleaseAsync(CancellationToken.None);
+        _stop.Dispose();
+        _fence.Dispose();
+    }
+
+    private async Task KeepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!_fence.IsCancellationRequested)
+            {
+                await Task.Delay(_options.RenewInterval, _time, cancellationToken);
+                if (Current is not { } lease)
+                {
+                    return;
+                }
+
+                var sent = _time.GetUtcNow();
+                bool renewed;
+                try
+                {
+                    // A renewal slower than the holder's remaining time proves nothing: it is abandoned.
+                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fence.Token);
+                    renewed = await _store.RenewAsync(_resource, lease, _options.Ttl, bounded.Token);
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    LogRenewFailed(_logger, ex, _resource);
+                    continue;
+                }
+
+                if (!renewed)
+                {
+                    LogLeaseTaken(_logger, _resource);
+                    Fence();
+                    return;
+                }
+
+                Extend(sent);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Released.
+        }
+    }
+
+    private void Extend(DateTimeOffset sent)
+    {
+        var left = sent + _options.HoldFor - _time.GetUtcNow();
+        try
+        {
+            if (left <= TimeSpan.Zero)
+            {
+                _fence.Cancel();
+            }
+            else
+            {
+                _fence.CancelAfter(left);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Released meanwhile.
+        }
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "Lease of stream {StreamId} could not be renewed; its holder stops at its deadline unless a renewal succeeds first")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string streamId);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Lease of stream {StreamId} is held by somebody else now; fencing this holder off")]
+    private static partial void LogLeaseTaken(ILogger logger, string streamId);
+}
