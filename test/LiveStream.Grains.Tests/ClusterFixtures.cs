@@ -1,3 +1,4 @@
+using Orleans.Runtime.Hosting;
 using LiveStream.Hosting;
 using LiveStream.Media;
 using LiveStream.Streams;
@@ -16,7 +17,8 @@ public static class TestClusters
         int bufferBytes = 256 * 1024,
         TimeProvider? time = null,
         IReadOnlyDictionary<string, string>? settings = null,
-        TimeSpan? responseTimeout = null)
+        TimeSpan? responseTimeout = null,
+        StorageFaults? faults = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSiloHost((_, host) =>
@@ -46,7 +48,13 @@ public static class TestClusters
         builder.ConfigureSilo((_, silo) =>
         {
             // Stream records must outlive a killed silo when the test has Redis; otherwise memory is enough.
-            if (settings?.GetValueOrDefault("ConnectionStrings:Redis") is { } redis)
+            if (faults is not null)
+            {
+                // Both stores on files, so a deactivated grain reads what was really written; writes fail on demand.
+                silo.Services.AddGrainStorage(StorageNames.LiveStream, (sp, _) => FlakyGrainStorage.Create(sp, Path.Combine(dataPath, "state"), faults));
+                silo.Services.AddGrainStorage(StorageNames.Failover, (sp, _) => FlakyGrainStorage.Create(sp, Path.Combine(dataPath, "failover"), faults));
+            }
+            else if (settings?.GetValueOrDefault("ConnectionStrings:Redis") is { } redis)
             {
                 silo.AddRedisGrainStorage(StorageNames.LiveStream, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
                 silo.AddRedisGrainStorage(StorageNames.Failover, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));

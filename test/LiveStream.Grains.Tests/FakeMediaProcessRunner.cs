@@ -17,7 +17,19 @@ public sealed class FakeMediaProcessRunner : IMediaProcessRunner
     /// <summary>When set, a relay start throws this (a missing binary, say).</summary>
     public Exception? RelayStartFailure { get; set; }
 
-    public Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input) => Task.FromResult(Start(spec, input));
+    /// <summary>Starts that fail (as a missing binary or no free file descriptor would) before one succeeds again.</summary>
+    public int FailingStarts;
+
+    public Task<IMediaProcess> StartAsync(MediaProcessSpec spec, SessionBuffer input)
+    {
+        if (Interlocked.Decrement(ref FailingStarts) >= 0)
+        {
+            return Task.FromException<IMediaProcess>(new System.ComponentModel.Win32Exception(24, "Too many open files"));
+        }
+
+        Interlocked.Exchange(ref FailingStarts, 0);
+        return Task.FromResult(Start(spec, input));
+    }
 
     public Task<IMediaProcess> StartRelayAsync(RelaySpec spec, SessionBuffer input)
     {

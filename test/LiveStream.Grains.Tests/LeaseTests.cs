@@ -88,20 +88,14 @@ public sealed class LeaseTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
-    public async Task A_killed_holder_is_replaced_once_its_lease_expires_and_not_before()
+    public async Task A_killed_holder_is_replaced_on_the_survivor_with_a_newer_fencing_token()
     {
+        // (That the store grants the lease only after the old holder has fenced itself off is LeaseKeeperTests'.)
         var victim = _cluster.Silos[1];
         var (grain, hash, session, lease) = await LiveStreamOnAsync(victim.SiloAddress);
-        var key = RedisLeaseStore.Key(grain.GetPrimaryKeyString());
 
         await _cluster.KillSiloAsync(victim);
         var started = Stopwatch.GetTimestamp();
-
-        // Membership declares the silo dead, but its lease stands until it expires: only then has the holder
-        // certainly stopped (a holder that is merely cut off stops itself before that).
-        var remaining = await _redisClient.GetDatabase().KeyTimeToLiveAsync(key);
-        Assert.NotNull(remaining);
-        Assert.Equal(lease, Lease.Parse(await _redisClient.GetDatabase().StringGetAsync(key)));
 
         var resumed = await Eventually.ReturnsAsync(
             async () =>
@@ -124,7 +118,7 @@ public sealed class LeaseTests : IAsyncLifetime
         Assert.True(taken.Token > lease.Token);
         Assert.StartsWith(_cluster.Silos[0].SiloAddress.ToParsableString() + "/", taken.Holder, StringComparison.Ordinal);
         Assert.Equal(session.SessionId, resumed!.SessionId);
-        Assert.True(elapsed >= remaining!.Value - TimeSpan.FromMilliseconds(100), $"taken over after {elapsed}, while the old lease still had {remaining} to live");
+        Assert.True(elapsed < TimeSpan.FromSeconds(30), $"took {elapsed}");
     }
 
     [Fact(Timeout = 120_000)]

@@ -52,6 +52,15 @@ public sealed class SiloCapacity
         }
     }
 
+    /// <summary>True while a session of <paramref name="streamId"/> is counted here.</summary>
+    public bool Holds(string streamId)
+    {
+        lock (_lock)
+        {
+            return _costs.ContainsKey(streamId);
+        }
+    }
+
     /// <summary>Counts a new session of <paramref name="streamId"/> at <paramref name="cost"/> when it fits; false when it does not.</summary>
     public bool TryAdmit(string streamId, int cost)
     {

@@ -68,11 +68,8 @@ internal sealed partial class LiveSession
 
         try
         {
+            _restarts.Attempting();
             await Pipeline.StartPendingProcessAsync();
-            if (!Pipeline.WaitsForProcess)
-            {
-                _restarts.Started();
-            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

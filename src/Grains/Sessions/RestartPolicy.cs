@@ -31,7 +31,7 @@ internal sealed class RestartPolicy(int maxRestarts, TimeProvider time)
         return true;
     }
 
-    /// <summary>FFmpeg died or failed to launch: schedules the next start; false when the budget is spent.</summary>
+    /// <summary>FFmpeg died or failed to launch: schedules the next start. False when the budget is spent.</summary>
     public bool TrySchedule()
     {
         if (Restarts >= maxRestarts)
@@ -39,12 +39,12 @@ internal sealed class RestartPolicy(int maxRestarts, TimeProvider time)
             return false;
         }
 
-        DueAt ??= time.GetUtcNow() + Backoff(Restarts);
+        DueAt = time.GetUtcNow() + Backoff(Restarts);
         return true;
     }
 
-    /// <summary>The scheduled start happened.</summary>
-    public void Started()
+    /// <summary>A scheduled start is being made now: it counts against the budget whether or not it launches.</summary>
+    public void Attempting()
     {
         if (DueAt is not null)
         {

@@ -308,8 +308,10 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         }
         catch
         {
+            // What was queued for it is dropped; the next attempt gets the init segment, then the next keyframe on.
             buffer.Dispose();
-            _buffer = null;
+            _buffer = new SessionBuffer(_bufferBytes);
+            _router?.RestartFeed();
             throw;
         }
     }

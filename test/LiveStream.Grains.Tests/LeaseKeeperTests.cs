@@ -1,0 +1,82 @@
+using LiveStream.Leases;
+using LiveStream.Options;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LiveStream.Grains.Tests;
+
+/// <summary>The fence: a holder that cannot prove its lease has stopped before anyone else can be granted it.</summary>
+public sealed class LeaseKeeperTests
+{
+    private static readonly LeaseOptions Options = new() { Ttl = TimeSpan.FromSeconds(3), RenewInterval = TimeSpan.FromSeconds(1), StopMargin = TimeSpan.FromMilliseconds(500) };
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_holder_cut_off_from_the_store_is_fenced_before_a_contender_can_take_the_lease()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new MemoryLeaseStore(time);
+        var cut = new CuttableLeaseStore(store);
+        await using var keeper = new LeaseKeeper(cut, Options, time, NullLogger.Instance, "stream", "silo-a/session");
+        Assert.True(await keeper.AcquireAsync(default));
+        DateTimeOffset? fencedAt = null;
+        keeper.Fenced.Register(() => fencedAt = time.GetUtcNow());
+
+        // The holder's store goes silent: its renewals hang. A contender on the same store keeps asking.
+        cut.Cut = true;
+        DateTimeOffset? grantedAt = null;
+        for (var step = 0; step < 100 && grantedAt is null; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            var lease = await store.AcquireAsync("stream", "silo-b/session", Options.Ttl, default);
+            if (lease.Holder == "silo-b/session")
+            {
+                grantedAt = time.GetUtcNow();
+                Assert.True(fencedAt is not null && fencedAt < grantedAt, $"granted at {grantedAt:O} to the contender while the holder was fenced at {fencedAt:O}");
+            }
+        }
+
+        Assert.NotNull(grantedAt);
+        Assert.False(keeper.IsHeld);
+        Assert.True(grantedAt - fencedAt >= Options.StopMargin);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_holder_whose_lease_was_taken_is_fenced_at_its_next_renewal()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new MemoryLeaseStore(time);
+        await using var keeper = new LeaseKeeper(store, Options, time, NullLogger.Instance, "stream", "silo-a/session");
+        Assert.True(await keeper.AcquireAsync(default));
+        await store.ReleaseAsync("stream", keeper.Current!, default);
+        await store.AcquireAsync("stream", "silo-b/session", TimeSpan.FromMinutes(10), default);
+
+        await Testing.Eventually.HoldsAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(200));
+                return keeper.Fenced.IsCancellationRequested;
+            },
+            TimeSpan.FromSeconds(10),
+            "the holder to be fenced");
+    }
+
+    /// <summary>A lease store whose renewals hang (until cancelled) while <see cref="Cut"/> is set.</summary>
+    private sealed class CuttableLeaseStore(ILeaseStore inner) : ILeaseStore
+    {
+        public volatile bool Cut;
+
+        public Task<Lease> AcquireAsync(string resource, string holder, TimeSpan ttl, CancellationToken cancellationToken) => inner.AcquireAsync(resource, holder, ttl, cancellationToken);
+
+        public async Task<bool> RenewAsync(string resource, Lease lease, TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            if (Cut)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await inner.RenewAsync(resource, lease, ttl, cancellationToken);
+        }
+
+        public Task ReleaseAsync(string resource, Lease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(resource, lease, cancellationToken);
+    }
+}
