@@ -1,7 +1,6 @@
 using CliWrap;
 using CliWrap.Builders;
 using LiveStream.Options;
-using LiveStream.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace LiveStream.Media;

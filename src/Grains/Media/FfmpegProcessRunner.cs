@@ -1,6 +1,5 @@
 using CliWrap;
 using LiveStream.Options;
-using LiveStream.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

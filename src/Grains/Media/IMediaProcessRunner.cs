@@ -1,4 +1,3 @@
-using LiveStream.Sessions;
 
 namespace LiveStream.Media;
 

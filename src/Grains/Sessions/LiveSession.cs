@@ -109,7 +109,7 @@ internal sealed partial class LiveSession
             LeaseToken = lease.Current!.Token,
         };
         stream.Sessions.Add(record);
-        ForgetExpired(services, stream);
+        SessionHistory.ForgetExpired(services, stream);
         var excess = stream.Sessions.Count - services.Session.HistoryLimit;
         if (excess > 0)
         {
@@ -316,18 +316,6 @@ internal sealed partial class LiveSession
             resumeAt,
             services.Simulcast,
             services.Instruments);
-    }
-
-    /// <summary>Removes the records of sessions that ended longer than <c>Retention:Days</c> ago.</summary>
-    public static int ForgetExpired(SessionServices services, StreamRecord stream)
-    {
-        if (services.Retention.Days <= 0)
-        {
-            return 0;
-        }
-
-        var cutoff = services.Time.GetUtcNow() - TimeSpan.FromDays(services.Retention.Days);
-        return stream.Sessions.RemoveAll(s => s.EndedAt is { } ended && ended < cutoff);
     }
 
     /// <summary>

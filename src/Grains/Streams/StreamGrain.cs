@@ -54,10 +54,10 @@ internal sealed partial class StreamGrain(
             Webhook = command.Webhook,
         };
         await state.WriteStateAsync();
-        return ToInfo();
+        return StreamInfoProjection.Of(StreamId, state.State, _live?.Record);
     }
 
-    public Task<StreamInfo?> GetAsync() => Task.FromResult(state.RecordExists ? ToInfo() : null);
+    public Task<StreamInfo?> GetAsync() => Task.FromResult(state.RecordExists ? StreamInfoProjection.Of(StreamId, state.State, _live?.Record) : null);
 
     public async Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command)
     {
@@ -76,7 +76,7 @@ internal sealed partial class StreamGrain(
         };
         record.Webhook = command.RemoveWebhook ? null : command.Webhook ?? record.Webhook;
         await state.WriteStateAsync();
-        return ToInfo();
+        return StreamInfoProjection.Of(StreamId, state.State, _live?.Record);
     }
 
     public async Task<bool> RotateKeyAsync(byte[] newKeyHash)
@@ -216,13 +216,13 @@ internal sealed partial class StreamGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _toRestore = FindSessionToRestore();
+        _toRestore = state.RecordExists ? SessionHistory.FindToRestore(state.State, _failover.SessionId, services.Time.GetUtcNow()) : null;
         if (_toRestore is not null)
         {
             // Its silo went away or handed it off with the session live: pick it up here once the lease is ours.
             StartMaintenance();
         }
-        else if (state.RecordExists && LiveSession.ForgetExpired(services, state.State) > 0)
+        else if (state.RecordExists && SessionHistory.ForgetExpired(services, state.State) > 0)
         {
             // A stream nobody publishes to any more still sheds its ended sessions once they pass retention.
             await state.WriteStateAsync(cancellationToken);
@@ -326,30 +326,6 @@ internal sealed partial class StreamGrain(
         return true;
     }
 
-    /// <summary>
-    /// The live session whose failover record is stored, or null. Any other session stored as live was cut short
-    /// when its silo went away before it could be handed on; it is marked failed (written with the next change).
-    /// </summary>
-    private string? FindSessionToRestore()
-    {
-        string? found = null;
-        foreach (var session in state.RecordExists ? state.State.Sessions.Where(s => s.IsLive) : [])
-        {
-            if (session.Id == _failover.SessionId)
-            {
-                found = session.Id;
-                continue;
-            }
-
-            session.State = SessionState.Failed;
-            session.EndReason = "interrupted: the silo running it went away";
-            session.EndedAt ??= services.Time.GetUtcNow();
-            session.FfmpegPid = null;
-        }
-
-        return found;
-    }
-
     /// <summary>The grain's own timer: a pending restore, an end still to be stored. Stops itself when neither is left.</summary>
     private void StartMaintenance() =>
         _maintenance ??= this.RegisterGrainTimer(
@@ -370,18 +346,5 @@ internal sealed partial class StreamGrain(
             _maintenance?.Dispose();
             _maintenance = null;
         }
-    }
-
-    private StreamInfo ToInfo()
-    {
-        var record = state.State;
-        var current = _live?.Record;
-        var streamState = current?.State switch
-        {
-            SessionState.Active => StreamState.Live,
-            SessionState.Disconnected => StreamState.Disconnected,
-            _ => StreamState.Idle,
-        };
-        return new StreamInfo(StreamId, record.Name, [.. record.Outputs], record.Settings, streamState, current?.Id, record.CreatedAt, record.Webhook is { } webhook ? WebhookUrls.Redact(webhook.Url) : null);
     }
 }

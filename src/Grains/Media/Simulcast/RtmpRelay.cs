@@ -1,5 +1,5 @@
-using LiveStream.Options;
 using LiveStream.Sessions;
+using LiveStream.Options;
 using LiveStream.Streams;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,5 @@
-using System.Buffers;
 using LiveStream.Sessions;
+using System.Buffers;
 using LiveStream.Streams;
 using Microsoft.Extensions.Logging;
 
