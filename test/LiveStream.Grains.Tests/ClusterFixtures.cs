@@ -82,8 +82,17 @@ public static class TestClusters
 }
 
 /// <summary>One cluster with a stand-in FFmpeg, shared by the grain tests.</summary>
-public sealed class FakeMediaClusterFixture : IAsyncLifetime
+public class FakeMediaClusterFixture : IAsyncLifetime
 {
+    public FakeMediaClusterFixture()
+    {
+    }
+
+    /// <summary>A cluster whose grain storage (on files) fails writes on demand.</summary>
+    protected FakeMediaClusterFixture(StorageFaults faults) => StorageFaults = faults;
+
+    protected StorageFaults? StorageFaults { get; }
+
     public FakeMediaProcessRunner Runner { get; } = new();
 
     /// <summary>The silo's clock: reconnect windows expire when a test advances it.</summary>
@@ -98,7 +107,7 @@ public sealed class FakeMediaClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // The tests move this clock by tens of seconds at once; a lease must not read that as a silo that was paused.
-        Cluster = TestClusters.Build(DataPath, Runner, time: Time, settings: new Dictionary<string, string>
+        Cluster = TestClusters.Build(DataPath, Runner, time: Time, faults: StorageFaults, settings: new Dictionary<string, string>
         {
             ["LiveStream:Lease:Ttl"] = "01:00:00",
             ["LiveStream:Lease:StopMargin"] = "00:00:01",

@@ -10,35 +10,11 @@ using Orleans.TestingHost;
 namespace LiveStream.Grains.Tests;
 
 /// <summary>A cluster whose storage fails on demand, with a fake clock and a stand-in FFmpeg that can fail to launch.</summary>
-public sealed class FaultyClusterFixture : IAsyncLifetime
+public sealed class FaultyClusterFixture() : FakeMediaClusterFixture(new StorageFaults())
 {
-    public FakeMediaProcessRunner Runner { get; } = new();
-
-    public FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-
-    public StorageFaults Faults { get; } = new();
-
-    public string DataPath { get; } = TestClusters.NewDataPath();
-
-    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public StorageFaults Faults => StorageFaults!;
 
     public SiloCapacity Capacity => Cluster.Silos[0].ServiceProvider.GetRequiredService<SiloCapacity>();
-
-    public async Task InitializeAsync()
-    {
-        Cluster = TestClusters.Build(DataPath, Runner, time: Time, faults: Faults, settings: new Dictionary<string, string>
-        {
-            ["LiveStream:Lease:Ttl"] = "01:00:00",
-            ["LiveStream:Lease:StopMargin"] = "00:00:01",
-        });
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.DisposeAsync();
-        Directory.Delete(DataPath, recursive: true);
-    }
 }
 
 /// <summary>The session core's defects, each shown fixed: stranded sessions, acks past durability, half-applied commits, resurrected ends.</summary>
@@ -46,7 +22,7 @@ public sealed class SessionCoreTests(FaultyClusterFixture fixture) : IClassFixtu
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private IGrainFactory Grains => fixture.Cluster.Client;
+    private IGrainFactory Grains => fixture.Client;
 
     public void Dispose()
     {
