@@ -22,6 +22,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     private readonly CancellationTokenSource _fence;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private long _deadlineTicks;
 
     public LeaseKeeper(ILeaseStore store, LeaseOptions options, TimeProvider time, ILogger logger, string resource, string holder)
     {
@@ -40,8 +41,12 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     /// <summary>Cancelled once this holder can no longer prove the lease; never reset.</summary>
     public CancellationToken Fenced => _fence.Token;
 
-    /// <summary>True while the lease is held and proven: the session may act on its outputs.</summary>
-    public bool IsHeld => Current is not null && !_fence.IsCancellationRequested;
+    /// <summary>
+    /// True while the lease is held and proven: the session may act on its outputs. It reads the deadline as well as
+    /// the fence, so a thread that runs on after a pause learns of it before the fence's timer has fired.
+    /// </summary>
+    public bool IsHeld =>
+        Current is not null && !_fence.IsCancellationRequested && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _deadlineTicks);
 
     /// <summary>The holder id of a session on a silo: <c>{siloAddress}/{sessionId}</c>.</summary>
     public static string HolderId(SiloAddress silo, string sessionId) => $"{silo.ToParsableString()}/{sessionId}";
@@ -151,6 +156,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
 
     private void Extend(DateTimeOffset sent)
     {
+        Volatile.Write(ref _deadlineTicks, (sent + _options.HoldFor).UtcTicks);
         var left = sent + _options.HoldFor - _time.GetUtcNow();
         try
         {

@@ -14,9 +14,19 @@ public sealed class SessionBuffer : IDisposable
     private readonly Channel<BufferedChunk> _chunks = Channel.CreateUnbounded<BufferedChunk>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
 
+    private readonly Func<bool>? _mayWrite;
     private long _bufferedBytes;
 
-    public SessionBuffer(int capacity) => Capacity = capacity;
+    /// <param name="capacity">The most bytes the buffer holds.</param>
+    /// <param name="mayWrite">
+    /// Asked before every write to the consumer: false stops the drain (the session's lease is no longer proven, so
+    /// not one more byte may reach its FFmpeg, even from a pump that ran on after its process was paused).
+    /// </param>
+    public SessionBuffer(int capacity, Func<bool>? mayWrite = null)
+    {
+        Capacity = capacity;
+        _mayWrite = mayWrite;
+    }
 
     /// <summary>The most bytes the buffer holds (one chunk may exceed it when the buffer is empty).</summary>
     public int Capacity { get; }
@@ -63,6 +73,11 @@ public sealed class SessionBuffer : IDisposable
             {
                 try
                 {
+                    if (_mayWrite?.Invoke() == false)
+                    {
+                        throw new OperationCanceledException("The session may no longer write to its process.");
+                    }
+
                     await destination.WriteAsync(chunk.Array.AsMemory(0, chunk.Length), cancellationToken);
                 }
                 finally

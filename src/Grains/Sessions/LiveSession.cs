@@ -89,7 +89,7 @@ internal sealed partial class LiveSession
         SessionPipeline pipeline;
         try
         {
-            pipeline = OpenPipeline(services, stream, sessionId, restarts, resumeAt: null);
+            pipeline = OpenPipeline(services, stream, sessionId, restarts, lease, resumeAt: null);
         }
         catch
         {
@@ -176,7 +176,7 @@ internal sealed partial class LiveSession
 
         var committed = failover.Committed;
         var restarts = new RestartPolicy(services.Session.MaxFfmpegRestarts, services.Time);
-        var pipeline = OpenPipeline(services, host.Stream, sessionId, restarts, resumeAt: committed);
+        var pipeline = OpenPipeline(services, host.Stream, sessionId, restarts, lease, resumeAt: committed);
         pipeline.Resume(failover.InitSegment, committed);
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
@@ -302,7 +302,7 @@ internal sealed partial class LiveSession
         return null;
     }
 
-    private static SessionPipeline OpenPipeline(SessionServices services, StreamRecord stream, string sessionId, RestartPolicy restarts, long? resumeAt)
+    private static SessionPipeline OpenPipeline(SessionServices services, StreamRecord stream, string sessionId, RestartPolicy restarts, LeaseKeeper lease, long? resumeAt)
     {
         var spec = new MediaProcessSpec(sessionId, stream.Outputs, DataLayout.HlsDirectory(services.DataPath, sessionId));
         var wantsArchive = SessionPipeline.WantsArchive(stream.Outputs);
@@ -313,6 +313,7 @@ internal sealed partial class LiveSession
             services.Runner,
             services.Supervisor,
             restarts,
+            () => lease.IsHeld,
             resumeAt,
             services.Simulcast,
             services.Instruments);

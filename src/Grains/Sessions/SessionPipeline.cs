@@ -26,6 +26,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private IReadOnlyList<TrackInfo>? _pendingTracks;
     private bool _started;
     private volatile bool _fenced;
+    private Func<bool>? _mayWrite;
     private RestartPolicy _restarts = null!;
 
     private SessionPipeline(FileStream? archive, MediaProcessSpec spec, int bufferBytes, IMediaProcessRunner runner, MediaProcessSupervisor supervisor, SimulcastContext? simulcast)
@@ -67,6 +68,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         IMediaProcessRunner runner,
         MediaProcessSupervisor supervisor,
         RestartPolicy restarts,
+        Func<bool>? mayWrite = null,
         long? resumeAt = null,
         SimulcastContext? simulcast = null,
         LiveStream.Telemetry.LiveStreamInstruments? instruments = null)
@@ -92,7 +94,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
             });
         }
 
-        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _restarts = restarts, _instruments = instruments };
+        return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _restarts = restarts, _instruments = instruments, _mayWrite = mayWrite };
     }
 
     /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
@@ -151,7 +153,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     public async Task ReplaceDeadProcessAsync()
     {
         await RetireAsync(graceful: false);
-        _buffer = new SessionBuffer(_bufferBytes);
+        _buffer = new SessionBuffer(_bufferBytes, _mayWrite);
         _pendingTracks = Tracks;
         _router?.RestartFeed();
     }
@@ -195,7 +197,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         }
 
         // The bytes that follow wait in the buffer until the process is up.
-        _buffer ??= new SessionBuffer(_bufferBytes);
+        _buffer ??= new SessionBuffer(_bufferBytes, _mayWrite);
         _pendingTracks = tracks;
     }
 
@@ -288,7 +290,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     private async Task StartProcessAsync(IReadOnlyList<TrackInfo> tracks)
     {
         // The buffer already holds the bytes that arrived while the process was asked for.
-        var buffer = _buffer ?? new SessionBuffer(_bufferBytes);
+        var buffer = _buffer ?? new SessionBuffer(_bufferBytes, _mayWrite);
         try
         {
             if (_simulcastContext is not null)
@@ -310,7 +312,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         {
             // What was queued for it is dropped; the next attempt gets the init segment, then the next keyframe on.
             buffer.Dispose();
-            _buffer = new SessionBuffer(_bufferBytes);
+            _buffer = new SessionBuffer(_bufferBytes, _mayWrite);
             _router?.RestartFeed();
             throw;
         }
