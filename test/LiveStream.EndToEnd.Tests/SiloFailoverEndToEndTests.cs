@@ -29,7 +29,7 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
             "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
             "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
             "--LiveStream:Ingest:GrainCallTimeout=00:00:05",
-            "--LiveStream:Ingest:GrainCallRetries=6");
+            "--LiveStream:Ingest:WriteAttemptTimeout=00:00:01");
         _api = _cluster.Api;
     }
 

@@ -154,6 +154,9 @@ public static class GatewayHostingExtensions
         {
             // Orleans' 30 s default would hold a chunk that long when its silo dies; the ingest path retries instead.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ingest.GrainCallTimeout);
+
+            // A silo that hangs without closing its connections is left only once the list shows it dead.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = ingest.SiloListRefresh);
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;

@@ -411,23 +411,30 @@ internal sealed partial class IngestConnection(
     }
 
     /// <summary>
-    /// Retries a grain call that failed with a transient cluster error (a silo died with the call in flight, a
-    /// timeout). Chunk writes carry their offset, so a retry of a write that did land is trimmed, never doubled.
+    /// Makes a grain call (a chunk write or a disconnect) with each attempt bounded by <c>WriteAttemptTimeout</c>, and
+    /// retries it after a transient cluster failure (a timed-out attempt, a silo that went away) until
+    /// <c>WriteRetryTimeout</c> has passed. A call in flight to a silo that died is thus abandoned within a second,
+    /// not after <c>GrainCallTimeout</c>. Chunk writes carry their offset: an abandoned attempt that lands after all,
+    /// even after a later one, is trimmed by the grain, never doubled.
     /// </summary>
     private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 0; ; attempt++)
+        var started = time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(50);
+        for (var attempt = 1; ; attempt++)
         {
+            var pending = call();
             try
             {
-                return await call();
+                return await pending.WaitAsync(options.WriteAttemptTimeout, time, cancellationToken);
             }
-            catch (Exception ex) when (attempt < options.GrainCallRetries && IsTransient(ex))
+            catch (Exception ex) when (IsTransient(ex) && time.GetElapsedTime(started) < options.WriteRetryTimeout)
             {
-                LogRetrying(logger, ex, _session.SessionId!, attempt + 1);
-                await Task.Delay(delay, cancellationToken);
-                delay *= 2;
+                // An abandoned attempt may still fail later; its outcome is of no interest any more.
+                pending.Ignore();
+                LogRetrying(logger, ex, _session.SessionId!, attempt);
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
         }
     }

@@ -29,9 +29,19 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             errors.Add("LiveStream:Ingest:GrainCallTimeout must be between 00:00:01 and 00:02:00.");
         }
 
-        if (options.GrainCallRetries is < 0 or > 10)
+        if (options.WriteAttemptTimeout < TimeSpan.FromMilliseconds(100) || options.WriteAttemptTimeout > options.GrainCallTimeout)
         {
-            errors.Add("LiveStream:Ingest:GrainCallRetries must be between 0 and 10.");
+            errors.Add("LiveStream:Ingest:WriteAttemptTimeout must be at least 00:00:00.1 and at most LiveStream:Ingest:GrainCallTimeout.");
+        }
+
+        if (options.SiloListRefresh < TimeSpan.FromMilliseconds(500) || options.SiloListRefresh > TimeSpan.FromMinutes(5))
+        {
+            errors.Add("LiveStream:Ingest:SiloListRefresh must be between 00:00:00.5 and 00:05:00.");
+        }
+
+        if (options.WriteRetryTimeout < options.WriteAttemptTimeout || options.WriteRetryTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("LiveStream:Ingest:WriteRetryTimeout must be at least LiveStream:Ingest:WriteAttemptTimeout and at most 00:10:00.");
         }
 
         if (options.KeyCacheSeconds is < 0 or > 300)

@@ -21,8 +21,28 @@ public sealed class IngestOptions
     /// </summary>
     public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Retries of a chunk write or disconnect that failed with a transient cluster error (offsets make them idempotent). Default 3.</summary>
-    public int GrainCallRetries { get; set; } = 3;
+    /// <summary>
+    /// How long the gateway waits for one attempt of a chunk write or disconnect before it sends it again. A write
+    /// normally answers in milliseconds (a full buffer answers at once); one in flight to a silo that died would
+    /// otherwise wait for <see cref="GrainCallTimeout"/>. Writes carry their offsets, so an attempt that landed after
+    /// all is trimmed by the grain, never doubled. Default 1 s.
+    /// </summary>
+    public TimeSpan WriteAttemptTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a chunk write or disconnect is retried after transient cluster failures (a timed-out attempt, a silo
+    /// that went away) before the publisher is closed with 1011. Covers a failover: membership declaring the dead silo
+    /// dead and the stream's lease expiring. Default 30 s.
+    /// </summary>
+    public TimeSpan WriteRetryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a standalone gateway reads the list of live silos (Orleans' <c>GatewayListRefreshPeriod</c>, 1 min by
+    /// default). A silo that stops answering without closing its connections (paused, partitioned) is dropped from
+    /// the gateway's routes only when a read shows it declared dead; until then retried writes may go to it again.
+    /// Default 2 s.
+    /// </summary>
+    public TimeSpan SiloListRefresh { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>WebSocket keep-alive ping interval. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -38,7 +38,7 @@ internal static class FailoverGapHarness
     private static readonly string[] GatewayCalls =
     [
         "--LiveStream:Ingest:GrainCallTimeout=00:00:05",
-        "--LiveStream:Ingest:GrainCallRetries=6",
+        "--LiveStream:Ingest:WriteAttemptTimeout=00:00:01",
     ];
 
     /// <summary>Timed log lines, to follow a run across the processes' logs.</summary>
