@@ -388,16 +388,16 @@ internal static class FailoverGapHarness
     private static string Report(List<RunResult> results, GapOptions options, MediaCapture capture, int faultChunk, IReadOnlyList<string> settings, TimeSpan took)
     {
         var text = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Capture `{capture.Name}` ({capture.Bytes.Length} bytes, {capture.DurationMs / 1000:0.0} s, {capture.ChunkSizes.Count} chunks) at its recorded pace; fault when chunk {faultChunk} is due ({capture.ChunkTimesMs[faultChunk]:0} ms). {options.Runs} runs per scenario, {took.TotalMinutes:0.0} min in all. Median and max over the ok runs, in ms.")
+            .AppendLine(CultureInfo.InvariantCulture, $"Capture `{capture.Name}` ({capture.Bytes.Length} bytes, {capture.DurationMs / 1000:0.0} s, {capture.ChunkSizes.Count} chunks) at its recorded pace; fault when chunk {faultChunk} is due ({capture.ChunkTimesMs[faultChunk]:0} ms). {options.Runs} runs per scenario, {took.TotalMinutes:0.0} min in all. Min, median, p95 (nearest rank) and max over the ok runs, in ms.")
             .AppendLine()
-            .AppendLine("| scenario | runs | ok runs | (a) ingest stall: median | (a) max | (b) fault → new segment: median | (b) max |")
-            .AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            .AppendLine("| scenario | runs | ok runs | (a) ingest stall: min | median | p95 | max | (b) fault → new segment: min | median | p95 | max |")
+            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var scenario in options.Scenarios)
         {
             var runs = results.Where(r => r.Scenario == scenario).ToList();
             var ok = runs.Where(r => r.Ok).ToList();
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {scenario.Label()} | {runs.Count} | {ok.Count} | {Median(ok.Select(r => r.GapA!.Value))} | {Max(ok.Select(r => r.GapA!.Value))} | {Median(ok.Select(r => r.GapB!.Value))} | {Max(ok.Select(r => r.GapB!.Value))} |");
+                $"| {scenario.Label()} | {runs.Count} | {ok.Count} | {Distribution(ok.Select(r => r.GapA!.Value))} | {Distribution(ok.Select(r => r.GapB!.Value))} |");
         }
 
         if (GapScenarios.ByName.Values.Except(options.Scenarios).ToList() is { Count: > 0 } skipped)
@@ -426,7 +426,18 @@ internal static class FailoverGapHarness
 
     private static string Ms(double? value) => value is { } v ? v.ToString("0", CultureInfo.InvariantCulture) : "-";
 
-    private static string Max(IEnumerable<double> values) => values.Any() ? Ms(values.Max()) : "-";
+    /// <summary>Min, median, p95 (nearest rank) and max as four table cells.</summary>
+    private static string Distribution(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        if (sorted.Count == 0)
+        {
+            return "- | - | - | -";
+        }
+
+        var p95 = sorted[Math.Max(0, (int)Math.Ceiling(0.95 * sorted.Count) - 1)];
+        return $"{Ms(sorted[0])} | {Median(sorted)} | {Ms(p95)} | {Ms(sorted[^1])}";
+    }
 
     private static string Median(IEnumerable<double> values)
     {
