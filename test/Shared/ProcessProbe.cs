@@ -54,6 +54,25 @@ public static class ProcessProbe
     /// <summary>Ids of running processes whose command line contains <paramref name="fragment"/>.</summary>
     public static IReadOnlyList<int> FindByCommandLine(string fragment) => Find(cmdline => cmdline.Contains(fragment, StringComparison.Ordinal));
 
+    /// <summary>Command lines (arguments joined by spaces) of running processes that <paramref name="match"/>.</summary>
+    public static IReadOnlyList<string> FindCommandLines(Func<string, bool> match)
+    {
+        var found = new List<string>();
+        foreach (var pid in Find(match))
+        {
+            try
+            {
+                found.Add(File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>Ids of running ffmpeg processes that write under <paramref name="dataPath"/>.</summary>
     public static IReadOnlyList<int> FindFfmpegUnder(string dataPath) =>
         Find(cmdline => Path.GetFileName(cmdline.Split(' ')[0]) == "ffmpeg" && cmdline.Contains(dataPath, StringComparison.Ordinal));

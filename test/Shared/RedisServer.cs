@@ -19,6 +19,13 @@ public sealed class RedisServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Sends a signal (<c>STOP</c>, <c>CONT</c>) to the server process, as <c>kill -SIG</c> would.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000,syncTimeout=2000";
 
     /// <summary>Starts a server; with <paramref name="dataDir"/>, with append-only persistence there.</summary>

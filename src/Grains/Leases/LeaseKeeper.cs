@@ -48,8 +48,13 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     public bool IsHeld =>
         Current is not null && !_fence.IsCancellationRequested && _time.GetUtcNow().UtcTicks < Volatile.Read(ref _deadlineTicks);
 
-    /// <summary>The holder id of a session on a silo: <c>{siloAddress}/{sessionId}</c>.</summary>
-    public static string HolderId(SiloAddress silo, string sessionId) => $"{silo.ToParsableString()}/{sessionId}";
+    /// <summary>
+    /// The holder id of one session's keeper on a silo: <c>{siloAddress}/{sessionId}/{nonce}</c>. The nonce makes every
+    /// keeper a holder of its own: two activations of a stream's grain on one silo (a duplicate that Orleans has not
+    /// resolved yet) cannot both hold the lease.
+    /// </summary>
+    public static string HolderId(SiloAddress silo, string sessionId) =>
+        $"{silo.ToParsableString()}/{sessionId}/{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>
     /// Takes the lease and starts keeping it; false when someone else holds it (a holder that died keeps it until

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using LiveStream.EndToEnd.Tests;
 using LiveStream.Testing;
 
-namespace LiveStream.Benchmarks.Gaps;
+namespace LiveStream.EndToEnd.Tests;
 
 /// <summary>
 /// A <c>livestream.v1</c> publisher that goes on through a fault the way a browser client should: each chunk of a
@@ -12,7 +11,7 @@ namespace LiveStream.Benchmarks.Gaps;
 /// the original chunk boundaries. Every server acknowledgement (an <c>ack</c>, or the <c>resumeFrom</c> of a
 /// <c>hello</c>) is timed.
 /// </summary>
-internal sealed class ResumingPublisher(
+public sealed class ResumingPublisher(
     MediaCapture capture,
     CreatedStream stream,
     Func<IReadOnlyList<Uri>> gateways,
@@ -285,8 +284,8 @@ internal sealed class ResumingPublisher(
     }
 
     /// <summary>The server acknowledged <paramref name="Offset"/> bytes at <paramref name="At"/> (a <see cref="Stopwatch"/> timestamp).</summary>
-    internal readonly record struct ServerAck(long At, long Offset, bool FromHello);
+    public readonly record struct ServerAck(long At, long Offset, bool FromHello);
 
     /// <summary>A connection the server accepted; <paramref name="PreviousClose"/> is how the server closed the one before it (code and reason).</summary>
-    internal sealed record Connection(long At, Uri Gateway, string SessionId, long ResumeFrom, string? PreviousClose);
+    public sealed record Connection(long At, Uri Gateway, string SessionId, long ResumeFrom, string? PreviousClose);
 }
