@@ -43,7 +43,7 @@ public class IngestChunkBenchmarks
             new WebSocketCreationOptions { IsServer = true, SubProtocol = IngestEndpoint.SubprotocolV1, KeepAliveInterval = TimeSpan.Zero });
         var options = new IngestOptions { MaxBitsPerSecond = long.MaxValue, IdleTimeout = TimeSpan.FromHours(1) };
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var instruments = new LiveStreamInstruments(_services.GetRequiredService<IMeterFactory>());
+        var instruments = new LiveStream.Gateway.Telemetry.GatewayInstruments(_services.GetRequiredService<IMeterFactory>());
         var connection = new IngestConnection(socket, new CommittingGrain(), IngestProtocol.V1, options, TimeProvider.System, instruments, NullLogger.Instance);
         _server = connection.RunAsync(new ConnectResult(true, 0, null, "bench", 1, 0, 30, null), CancellationToken.None);
         _frame = MaskedBinaryFrame(ChunkBytes);

@@ -21,21 +21,20 @@ namespace LiveStream.Gateway.Hosting;
 /// <summary>The gateway's wiring: Orleans client (or the embedded co-hosted silo), options, APIs, ingest, HLS.</summary>
 public static class GatewayHostingExtensions
 {
-    /// <summary>Adds the gateway's services. Safe to call twice.</summary>
+    /// <summary>
+    /// Adds the gateway's services, once per process. With <c>Gateway:HostSilo</c> (the embedded default) the silo's
+    /// composition comes with them, which brings the options, telemetry and health every process has; otherwise the
+    /// gateway adds those itself, with an Orleans client.
+    /// </summary>
     public static WebApplicationBuilder AddLiveStreamGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        if (services.Any(d => d.ServiceType == typeof(GatewayIdentity)))
-        {
-            return builder;
-        }
-
-        services.AddLiveStreamCoreOptions();
         services.AddOptions<GatewayHostingOptions>().BindConfiguration(GatewayHostingOptions.Section).ValidateOnStart();
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton<IValidateOptions<LiveStreamOptions>, AdminTokenValidator>();
         services.AddSingleton<GatewayIdentity>();
+        services.AddSingleton<Telemetry.GatewayInstruments>();
         services.AddSingleton<KeyResolver>();
         services.AddSingleton<IngestAdmission>();
         services.TryAddSingleton(TimeProvider.System);
@@ -81,6 +80,7 @@ public static class GatewayHostingExtensions
         }
         else
         {
+            services.AddLiveStreamCoreOptions();
             builder.AddLiveStreamTelemetry();
             services.AddLiveStreamHealthChecks();
 

@@ -4,7 +4,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
-using LiveStream.Telemetry;
+using LiveStream.Gateway.Telemetry;
 
 namespace LiveStream.Gateway.Ingest;
 
@@ -18,7 +18,7 @@ internal sealed partial class IngestConnection(
     IngestProtocol protocol,
     IngestOptions options,
     TimeProvider time,
-    LiveStreamInstruments instruments,
+    GatewayInstruments instruments,
     ILogger logger) : IPublisherObserver, IDisposable
 {
     private const int OffsetHeaderBytes = 8;

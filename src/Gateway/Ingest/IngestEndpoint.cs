@@ -4,7 +4,7 @@ using LiveStream.Gateway.Api;
 using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
 using LiveStream.Streams;
-using LiveStream.Telemetry;
+using LiveStream.Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace LiveStream.Gateway.Ingest;
@@ -38,7 +38,7 @@ public static partial class IngestEndpoint
         TimeProvider time,
         IOptions<IngestOptions> options,
         GatewayIdentity gateway,
-        LiveStreamInstruments instruments,
+        GatewayInstruments instruments,
         IHostApplicationLifetime lifetime,
         ILoggerFactory loggerFactory)
     {
@@ -63,7 +63,7 @@ public static partial class IngestEndpoint
 
         // One span per connection, under ASP.NET Core's request span; the grain calls made for it (key lookup,
         // connect, every chunk write, disconnect) are its children through Orleans' activity propagation.
-        using var activity = LiveStreamInstruments.ActivitySource.StartActivity(ConnectionActivityName, ActivityKind.Internal);
+        using var activity = GatewayInstruments.ActivitySource.StartActivity(ConnectionActivityName, ActivityKind.Internal);
         activity?.SetTag("url.path", "/stream/live/[redacted]");
 
         // Resolve the key first: nothing else happens for a connection whose key is unknown.
@@ -130,7 +130,7 @@ public static partial class IngestEndpoint
         byte[] hash,
         IngestProtocol protocol,
         GatewayIdentity gateway,
-        LiveStreamInstruments instruments,
+        GatewayInstruments instruments,
         Activity? activity,
         ILogger logger)
     {

@@ -2,7 +2,7 @@ namespace LiveStream.Leases;
 
 /// <summary>
 /// Leases with fencing tokens, one per stream. Redis when <c>ConnectionStrings:Redis</c> is set; an in-process
-/// store in the embedded default.
+/// store in the embedded default. A store that cannot be reached throws <see cref="LeaseStoreUnavailableException"/>.
 /// </summary>
 public interface ILeaseStore
 {

@@ -1,6 +1,5 @@
 using LiveStream.Options;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
 
 namespace LiveStream.Leases;
 
@@ -103,7 +102,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         {
             await _store.ReleaseAsync(_resource, lease, cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception ex) when (ex is LeaseStoreUnavailableException or TimeoutException or OperationCanceledException)
         {
             // It expires by itself.
         }
@@ -137,7 +136,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
                     using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fence.Token);
                     renewed = await _store.RenewAsync(_resource, lease, _options.Ttl, bounded.Token);
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is LeaseStoreUnavailableException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     LogRenewFailed(_logger, ex, _resource);
                     continue;

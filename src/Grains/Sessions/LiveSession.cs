@@ -292,7 +292,7 @@ internal sealed partial class LiveSession
 
             LogLeaseHeldElsewhere(services.Logger, host.StreamId);
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (ex is LeaseStoreUnavailableException or TimeoutException)
         {
             // Without the lease store nobody can prove this is the only FFmpeg: refuse, the client retries.
             LogLeaseStoreUnavailable(services.Logger, ex, host.StreamId);

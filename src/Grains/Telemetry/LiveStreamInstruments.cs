@@ -13,7 +13,7 @@ namespace LiveStream.Telemetry;
 public sealed class LiveStreamInstruments : IDisposable
 {
     /// <summary>Name of the meter and the activity source.</summary>
-    public const string Name = "LiveStream";
+    public const string Name = TelemetryNames.LiveStream;
 
     /// <summary>The project's activity source.</summary>
     public static readonly ActivitySource ActivitySource = new(Name);
@@ -30,11 +30,6 @@ public sealed class LiveStreamInstruments : IDisposable
         _meter.CreateObservableGauge("livestream.sessions.disconnected", () => CountSessions(SessionState.Disconnected), description: "Live sessions on this silo waiting in their reconnect window.");
         IngestBytes = _meter.CreateCounter<long>("livestream.ingest.bytes", unit: "By", description: "Bytes committed by sessions.");
         IngestChunks = _meter.CreateCounter<long>("livestream.ingest.chunks", description: "Chunks committed by sessions.");
-        ChunkLatency = _meter.CreateHistogram(
-            "livestream.chunk.latency",
-            unit: "s",
-            description: "Gateway: from a chunk's last frame received to its commit acknowledged by the stream's grain (back-pressure waits included).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         Reconnects = _meter.CreateCounter<long>("livestream.reconnects", description: "Publishers that came back to a session within its reconnect window.");
         PublishersSuperseded = _meter.CreateCounter<long>("livestream.publishers.superseded", description: "Publishers closed because a newer one took their session over.");
         FfmpegProcesses = _meter.CreateUpDownCounter<long>("livestream.ffmpeg.processes", description: "FFmpeg processes running on this silo, by role (encoder, relay).");
@@ -55,7 +50,6 @@ public sealed class LiveStreamInstruments : IDisposable
             unit: null,
             description: "Each live session's committed ingest bitrate in bits per second, sampled every session tick.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000] });
-        Connections = _meter.CreateCounter<long>("livestream.ingest.connections", description: "Ingest connections by outcome.");
         WebhooksDelivered = _meter.CreateCounter<long>("livestream.webhooks.delivered", description: "Webhook deliveries a receiver accepted.");
         WebhooksGivenUp = _meter.CreateCounter<long>("livestream.webhooks.given_up", description: "Webhook deliveries given up after their retries.");
         WebhooksDropped = _meter.CreateCounter<long>("livestream.webhooks.dropped", description: "Webhook deliveries dropped from a full queue.");
@@ -64,8 +58,6 @@ public sealed class LiveStreamInstruments : IDisposable
     public Counter<long> IngestBytes { get; }
 
     public Counter<long> IngestChunks { get; }
-
-    public Histogram<double> ChunkLatency { get; }
 
     public Counter<long> Reconnects { get; }
 
@@ -82,8 +74,6 @@ public sealed class LiveStreamInstruments : IDisposable
     public Histogram<double> SessionFps { get; }
 
     public Histogram<long> SessionIngestBitrate { get; }
-
-    public Counter<long> Connections { get; }
 
     public Counter<long> WebhooksDelivered { get; }
 

@@ -8,14 +8,11 @@ namespace LiveStream.Hosting;
 /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (joined or connected to the cluster).</summary>
 public static class HealthEndpointExtensions
 {
-    /// <summary>Registers the cluster readiness check. Safe to call twice.</summary>
+    /// <summary>Registers the cluster readiness check. </summary>
     public static IServiceCollection AddLiveStreamHealthChecks(this IServiceCollection services)
     {
-        if (!services.Any(d => d.ServiceType == typeof(ClusterReadyHealthCheck)))
-        {
-            services.AddSingleton<ClusterReadyHealthCheck>();
-            services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: [ClusterReadyHealthCheck.ReadyTag]);
-        }
+        services.AddSingleton<ClusterReadyHealthCheck>();
+        services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: [ClusterReadyHealthCheck.ReadyTag]);
 
         return services;
     }

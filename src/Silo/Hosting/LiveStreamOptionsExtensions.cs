@@ -8,7 +8,7 @@ namespace LiveStream.Hosting;
 /// <summary>Binds and validates the options every LiveStream process uses.</summary>
 public static class LiveStreamOptionsExtensions
 {
-    /// <summary>Binds <see cref="LiveStreamOptions"/> and <see cref="ClusterHostingOptions"/>, validated on start. Safe to call twice.</summary>
+    /// <summary>Binds <see cref="LiveStreamOptions"/> and <see cref="ClusterHostingOptions"/>, validated on start.</summary>
     public static IServiceCollection AddLiveStreamCoreOptions(this IServiceCollection services)
     {
         services.AddOptions<LiveStreamOptions>().BindConfiguration(LiveStreamOptions.Section).ValidateOnStart();

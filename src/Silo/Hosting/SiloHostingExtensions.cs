@@ -13,6 +13,8 @@ using Orleans.Runtime.Hosting;
 using Orleans.Hosting.Kubernetes;
 using StackExchange.Redis;
 
+using SessionOptions = LiveStream.Options.SessionOptions;
+
 namespace LiveStream.Hosting;
 
 /// <summary>Everything a silo needs: Orleans (localhost or Redis clustering), grain storage, FFmpeg, options, telemetry.</summary>
@@ -28,17 +30,11 @@ public static class SiloHostingExtensions
     /// Hosts a LiveStream silo. Without <c>ConnectionStrings:Redis</c> it is the embedded default: localhost
     /// clustering and in-memory storage. With it, Redis clustering and storage; the silo advertises
     /// <c>LiveStream:Cluster:AdvertisedAddress</c>, or, in a Kubernetes pod, its <c>POD_IP</c> through Orleans'
-    /// Kubernetes hosting. Safe to call twice.
+    /// Kubernetes hosting. Called once per process: by the silo program, or by the gateway of the embedded default.
     /// </summary>
     public static IHostApplicationBuilder AddLiveStreamSilo(this IHostApplicationBuilder builder)
     {
-        if (builder.Services.Any(d => d.ServiceType == typeof(MediaProcessSupervisor)))
-        {
-            return builder;
-        }
-
         var services = builder.Services;
-        services.AddLiveStreamCoreOptions();
         services.AddLiveStreamSiloServices();
         builder.AddLiveStreamTelemetry();
         services.AddLiveStreamHealthChecks();
@@ -62,7 +58,7 @@ public static class SiloHostingExtensions
                     cluster.ServiceId,
                     cluster.ClusterId);
                 silo.Services.AddGrainStorage(StorageNames.LiveStream, (sp, _) => new Storage.FileGrainStorage(
-                    Path.Combine(sp.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, "state"),
+                    Path.Combine(sp.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, Sessions.DataLayout.StateFolder),
                     sp.GetRequiredService<Orleans.Serialization.Serializer>()));
                 silo.AddMemoryGrainStorage(StorageNames.Failover);
             }
@@ -98,14 +94,9 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Admission by cost: the silo's ledger, the cluster view, its reporter and the placement that uses them. Safe to call twice.</summary>
-    public static IServiceCollection AddLiveStreamAdmission(this IServiceCollection services)
+    /// <summary>Admission by cost: the silo's ledger, the cluster view, its reporter and the placement that uses them.</summary>
+    private static IServiceCollection AddLiveStreamAdmission(this IServiceCollection services)
     {
-        if (services.Any(d => d.ServiceType == typeof(Capacity.SiloCapacity)))
-        {
-            return services;
-        }
-
         services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
         services.AddSingleton<Capacity.SiloCapacity>();
@@ -115,7 +106,10 @@ public static class SiloHostingExtensions
         return services;
     }
 
-    /// <summary>The silo's own services: options, the FFmpeg runner and its supervisor. Safe to call twice.</summary>
+    /// <summary>
+    /// The silo's own services: options, sessions, the FFmpeg runner and its supervisor, admission, webhooks, leases.
+    /// <see cref="AddLiveStreamSilo"/> calls it; tests that build their own silo call it instead.
+    /// </summary>
     public static IServiceCollection AddLiveStreamSiloServices(this IServiceCollection services)
     {
         services.AddLiveStreamCoreOptions();
@@ -128,21 +122,15 @@ public static class SiloHostingExtensions
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        if (!services.Any(d => d.ServiceType == typeof(Storage.RetentionSweeper)))
-        {
-            services.AddSingleton<Storage.RetentionSweeper>();
-            services.AddHostedService(sp => sp.GetRequiredService<Storage.RetentionSweeper>());
-        }
+        services.AddSingleton<Storage.RetentionSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<Storage.RetentionSweeper>());
         services.TryAddSingleton<Telemetry.LiveStreamInstruments>();
         services.AddLiveStreamAdmission();
 
         // The supervisor is a hosted service registered before the silo, so it stops after the silo has
         // deactivated its grains (hosted services stop in reverse order) and kills whatever survived.
-        if (!services.Any(d => d.ServiceType == typeof(MediaProcessSupervisor)))
-        {
-            services.AddSingleton<MediaProcessSupervisor>();
-            services.AddHostedService(sp => sp.GetRequiredService<MediaProcessSupervisor>());
-        }
+        services.AddSingleton<MediaProcessSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<MediaProcessSupervisor>());
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
         services.TryAddSingleton<Sessions.SessionServices>();

@@ -19,15 +19,9 @@ public static class TelemetryExtensions
     /// <summary>Path of the Prometheus scrape endpoint on every process.</summary>
     public const string MetricsPath = "/metrics";
 
-    /// <summary>Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Safe to call twice.</summary>
+    /// <summary>Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. </summary>
     public static IHostApplicationBuilder AddLiveStreamTelemetry(this IHostApplicationBuilder builder)
     {
-        if (builder.Services.Any(d => d.ServiceType == typeof(TelemetryMarker)))
-        {
-            return builder;
-        }
-
-        builder.Services.AddSingleton<TelemetryMarker>();
         builder.Services.TryAddSingleton<LiveStreamInstruments>();
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics.AddMeter(LiveStreamInstruments.Name, "Microsoft.Orleans").AddPrometheusExporter())
@@ -42,18 +36,11 @@ public static class TelemetryExtensions
         return builder;
     }
 
-    /// <summary>Maps the Prometheus scrape endpoint, <c>/metrics</c>. Safe to call twice.</summary>
+    /// <summary>Maps the Prometheus scrape endpoint, <c>/metrics</c>.</summary>
     public static IEndpointRouteBuilder MapLiveStreamMetrics(this IEndpointRouteBuilder endpoints)
     {
-        if (endpoints.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>().Any(e => e.RoutePattern.RawText == MetricsPath))
-        {
-            return endpoints;
-        }
-
         endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
         return endpoints;
     }
 
-    /// <summary>Marks that telemetry was added, so a second call does nothing.</summary>
-    private sealed class TelemetryMarker;
 }

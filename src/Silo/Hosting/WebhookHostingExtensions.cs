@@ -10,14 +10,9 @@ namespace LiveStream.Hosting;
 /// <summary>Wires the webhook dispatcher: options, its HTTP client and the background sender.</summary>
 public static class WebhookHostingExtensions
 {
-    /// <summary>Adds <see cref="ISessionEvents"/> backed by the webhook dispatcher. Safe to call twice.</summary>
+    /// <summary>Adds <see cref="ISessionEvents"/> backed by the webhook dispatcher. </summary>
     public static IServiceCollection AddLiveStreamWebhooks(this IServiceCollection services)
     {
-        if (services.Any(d => d.ServiceType == typeof(WebhookDispatcher)))
-        {
-            return services;
-        }
-
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);

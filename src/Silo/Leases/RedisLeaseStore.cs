@@ -55,8 +55,15 @@ public sealed class RedisLeaseStore(RedisConnection redis) : ILeaseStore
 
     private async Task<RedisResult> EvalAsync(string script, string resource, RedisValue[] args, CancellationToken cancellationToken)
     {
-        var database = await redis.GetDatabaseAsync(cancellationToken);
-        return await database.ScriptEvaluateAsync(script, [Key(resource), Key(resource) + ":fence"], args).WaitAsync(cancellationToken);
+        try
+        {
+            var database = await redis.GetDatabaseAsync(cancellationToken);
+            return await database.ScriptEvaluateAsync(script, [Key(resource), Key(resource) + ":fence"], args).WaitAsync(cancellationToken);
+        }
+        catch (RedisException ex)
+        {
+            throw new LeaseStoreUnavailableException("Redis did not answer a lease request.", ex);
+        }
     }
 
     private static RedisValue Milliseconds(TimeSpan ttl) => (long)ttl.TotalMilliseconds;
