@@ -120,7 +120,7 @@ public static class GatewayHostingExtensions
 
     private static void UseHlsFiles(this WebApplication app)
     {
-        var root = Path.Combine(app.Services.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, "hls");
+        var root = Path.Combine(app.Services.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, Sessions.DataLayout.HlsFolder);
         Directory.CreateDirectory(root);
         var types = new FileExtensionContentTypeProvider(new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
@@ -132,7 +132,7 @@ public static class GatewayHostingExtensions
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = new PhysicalFileProvider(root),
-            RequestPath = "/hls",
+            RequestPath = "/" + Sessions.DataLayout.HlsFolder,
             ContentTypeProvider = types,
             OnPrepareResponse = ctx =>
             {

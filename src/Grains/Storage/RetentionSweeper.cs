@@ -43,7 +43,7 @@ internal sealed partial class RetentionSweeper(
     {
         var cutoff = now - TimeSpan.FromDays(retention.Value.Days);
         var removed = 0;
-        foreach (var parent in new[] { "hls", "sessions" }.Select(p => Path.Combine(liveStream.Value.FullDataPath, p)).Where(Directory.Exists))
+        foreach (var parent in new[] { Sessions.DataLayout.HlsFolder, Sessions.DataLayout.SessionsFolder }.Select(p => Path.Combine(liveStream.Value.FullDataPath, p)).Where(Directory.Exists))
         {
             foreach (var folder in Directory.EnumerateDirectories(parent))
             {
