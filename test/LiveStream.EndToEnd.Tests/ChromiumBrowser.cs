@@ -9,7 +9,12 @@ namespace LiveStream.EndToEnd.Tests;
 /// </summary>
 public sealed class ChromiumBrowser : IAsyncLifetime
 {
-    public const string Executable = "/usr/bin/chromium";
+    /// <summary>
+    /// The browser: <c>LIVESTREAM_CHROMIUM</c> when set (test.sh sets it to the Chromium it found), else Debian's
+    /// <c>/usr/bin/chromium</c>.
+    /// </summary>
+    public static readonly string Executable =
+        Environment.GetEnvironmentVariable("LIVESTREAM_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
     private readonly string _profile = Directory.CreateTempSubdirectory("livestream-chromium-").FullName;
     private ManagedProcess? _process;
