@@ -6,11 +6,16 @@ namespace LiveStream.Sessions;
 /// What another silo needs to continue a live session: the failover record (session id, durably committed offset)
 /// and, apart from it, the recording's init segment, written only when it changes. A write that fails (the store
 /// is down, or timed out after it landed) leaves the store marked stale; the next write reads the stored version
-/// first, so one blip does not fail every later write on its ETag.
+/// first, so one blip does not fail every later write on its ETag. Every write carries the writer's lease fencing
+/// token: a writer whose token is older than the stored one has been replaced, and is told so
+/// (<see cref="Superseded"/>) instead of overwriting its successor's record.
 /// </summary>
 internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersistentState<InitRecord> init)
 {
     private bool _stale;
+
+    /// <summary>True once a write found a record of a newer lease holder: this writer must stop.</summary>
+    public bool Superseded { get; private set; }
 
     /// <summary>The live session's id in the stored record, or null.</summary>
     public string? SessionId => live.State.SessionId;
@@ -34,13 +39,18 @@ internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersiste
     /// <paramref name="sessionId"/>. True once durable; false when the store failed, and nothing may be
     /// acknowledged past what it held before.
     /// </summary>
-    public async Task<bool> SaveAsync(string sessionId, long committed, byte[] initSegment)
+    public async Task<bool> SaveAsync(string sessionId, long committed, byte[] initSegment, long leaseToken)
     {
         try
         {
             if (_stale)
             {
                 await ReadAsync();
+            }
+
+            if (IsNewerThan(leaseToken))
+            {
+                return false;
             }
 
             if (!ReferenceEquals(init.State.Segment, initSegment) && (init.State.SessionId != sessionId || !init.State.Segment.AsSpan().SequenceEqual(initSegment)))
@@ -57,6 +67,7 @@ internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersiste
 
             live.State.SessionId = sessionId;
             live.State.Committed = committed;
+            live.State.LeaseToken = leaseToken;
             await live.WriteStateAsync();
             return true;
         }
@@ -68,7 +79,7 @@ internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersiste
     }
 
     /// <summary>The session is over: nothing is to be continued. False when the store failed (the caller retries).</summary>
-    public async Task<bool> ClearAsync()
+    public async Task<bool> ClearAsync(long leaseToken)
     {
         try
         {
@@ -77,7 +88,13 @@ internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersiste
                 await ReadAsync();
             }
 
-            live.State = new LiveRecord();
+            if (IsNewerThan(leaseToken))
+            {
+                // A newer holder owns the record: this session's end is not this writer's to store there.
+                return true;
+            }
+
+            live.State = new LiveRecord { LeaseToken = leaseToken };
             await live.WriteStateAsync();
             if (init.State.Segment.Length > 0)
             {
@@ -92,6 +109,16 @@ internal sealed class FailoverStore(IPersistentState<LiveRecord> live, IPersiste
             _stale = true;
             return false;
         }
+    }
+
+    private bool IsNewerThan(long leaseToken)
+    {
+        if (live.State.LeaseToken > leaseToken)
+        {
+            Superseded = true;
+        }
+
+        return Superseded;
     }
 
     /// <summary>Removes both records (the stream is deleted).</summary>

@@ -176,8 +176,16 @@ internal sealed partial class LiveSession
     {
         if (Durable < Committed)
         {
-            if (!await _failover.SaveAsync(Record.Id, Committed, Pipeline.InitSegment))
+            if (!await _failover.SaveAsync(Record.Id, Committed, Pipeline.InitSegment, Record.LeaseToken))
             {
+                if (_failover.Superseded)
+                {
+                    // A newer lease holder has written the record: this one is fenced off, whatever its lease says.
+                    _lease.Fence();
+                    await CloseAsync(SessionClose.Lost, "superseded by a newer lease holder", CloseCodes.GatewayRestarting, publisherReason: null);
+                    return new WriteResult(WriteOutcome.Closed, Durable, CloseCodes.GatewayRestarting, "session moved; reconnect");
+                }
+
                 LogNotDurable(_services.Logger, Record.Id, Committed);
                 return new WriteResult(WriteOutcome.BufferFull, Durable);
             }

@@ -35,6 +35,10 @@ internal sealed partial class LiveSession
         {
             // A write could not store its offset (a store blip): store it now, so a resend is acknowledged at once.
             await AcknowledgeAsync();
+            if (_closed)
+            {
+                return;
+            }
         }
 
         var now = _services.Time.GetUtcNow();

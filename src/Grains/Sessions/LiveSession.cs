@@ -122,7 +122,7 @@ internal sealed partial class LiveSession
             // The failover record names the session before anything is acknowledged: a silo that dies now leaves a
             // session another silo continues, not one nobody owns.
             await host.SaveStreamAsync();
-            if (!await failover.SaveAsync(sessionId, 0, []))
+            if (!await failover.SaveAsync(sessionId, 0, [], record.LeaseToken))
             {
                 throw new InvalidOperationException("The failover record could not be stored.");
             }
@@ -232,7 +232,7 @@ internal sealed partial class LiveSession
                 await StoreBoundedAsync(async () =>
                 {
                     // Everything committed here is in the archive: the next owner continues from it.
-                    await _failover.SaveAsync(Record.Id, Committed, Pipeline.InitSegment);
+                    await _failover.SaveAsync(Record.Id, Committed, Pipeline.InitSegment, Record.LeaseToken);
                     await _host.SaveStreamAsync();
                 });
                 await _lease.DisposeAsync();
@@ -265,7 +265,7 @@ internal sealed partial class LiveSession
     {
         try
         {
-            if (!await _failover.ClearAsync())
+            if (!await _failover.ClearAsync(Record.LeaseToken))
             {
                 return false;
             }

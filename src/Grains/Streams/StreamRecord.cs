@@ -83,6 +83,9 @@ public sealed class LiveRecord
     [Id(0)] public string? SessionId { get; set; }
 
     [Id(1)] public long Committed { get; set; }
+
+    /// <summary>The fencing token of the lease its writer held: a record is never replaced by a writer with an older one.</summary>
+    [Id(2)] public long LeaseToken { get; set; }
 }
 
 /// <summary>The live recording's init segment (its header), written when a recording starts.</summary>
