@@ -24,12 +24,9 @@ public sealed class ChaosEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
             "chaos",
             silos: 2,
             gateways: 2,
-            "--LiveStream:Membership:ProbeTimeout=00:00:01",
-            "--LiveStream:Membership:NumMissedProbesLimit=2",
-            "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
-            "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
+            [.. RedisCluster.FastDeathDetection,
             "--LiveStream:Ingest:GrainCallTimeout=00:00:10",
-            "--LiveStream:Admission:CapacityUnits=1000");
+            "--LiveStream:Admission:CapacityUnits=1000"]);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -22,12 +22,10 @@ public sealed class PausedSiloEndToEndTests(ITestOutputHelper output) : IAsyncLi
             "paused",
             silos: 2,
             gateways: 1,
-            "--LiveStream:Membership:ProbeTimeout=00:00:01",
-            "--LiveStream:Membership:NumMissedProbesLimit=2",
-            "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
-            "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
+            [.. RedisCluster.FastDeathDetection,
             $"--LiveStream:Ingest:GrainCallTimeout={GrainCallTimeout}",
-            $"--LiveStream:Ingest:WriteAttemptTimeout={Environment.GetEnvironmentVariable("PAUSED_TEST_ATTEMPT") ?? "00:00:01"}");
+            // PAUSED_TEST_ATTEMPT=00:00:30 turns the bound off, to watch this test fail (the chunk then waits 30 s).
+            $"--LiveStream:Ingest:WriteAttemptTimeout={Environment.GetEnvironmentVariable("PAUSED_TEST_ATTEMPT") ?? "00:00:01"}"]);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

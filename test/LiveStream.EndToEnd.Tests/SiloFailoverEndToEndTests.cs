@@ -24,12 +24,9 @@ public sealed class SiloFailoverEndToEndTests : IAsyncLifetime
             silos: 2,
             gateways: 2,
             // Death detection tuned for a test: about 2 s.
-            "--LiveStream:Membership:ProbeTimeout=00:00:01",
-            "--LiveStream:Membership:NumMissedProbesLimit=2",
-            "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
-            "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
+            [.. RedisCluster.FastDeathDetection,
             "--LiveStream:Ingest:GrainCallTimeout=00:00:05",
-            "--LiveStream:Ingest:WriteAttemptTimeout=00:00:01");
+            "--LiveStream:Ingest:WriteAttemptTimeout=00:00:01"]);
         _api = _cluster.Api;
     }
 

@@ -26,13 +26,7 @@ internal static class FailoverGapHarness
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>The death-detection tuning of the multi-process failover test: a dead silo is declared dead in about 2 s.</summary>
-    public static readonly string[] TunedMembership =
-    [
-        "--LiveStream:Membership:ProbeTimeout=00:00:01",
-        "--LiveStream:Membership:NumMissedProbesLimit=2",
-        "--LiveStream:Membership:NumVotesForDeathDeclaration=1",
-        "--LiveStream:Membership:TableRefreshTimeout=00:00:02",
-    ];
+    public static readonly string[] TunedMembership = RedisCluster.FastDeathDetection;
 
     /// <summary>Gateway grain calls: a chunk in flight to a dead silo is retried long enough to reach the survivor.</summary>
     private static readonly string[] GatewayCalls =
