@@ -68,6 +68,14 @@ public sealed class ChaosEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
             var publisher = publishers[i];
             output.WriteLine($"publisher {i}: {publisher.Connections.Count} connections, sessions {string.Join(",", publisher.Connections.Select(c => c.SessionId).Distinct())}, closes {string.Join(",", publisher.Connections.Select(c => c.PreviousClose))}");
             Assert.Single(publisher.Connections.Select(c => c.SessionId).Distinct());
+
+            // No reconnect was told to resume below a byte the server had acknowledged before it.
+            foreach (var connection in publisher.Connections)
+            {
+                var ackedBefore = publisher.Acks.Where(ack => !ack.FromHello && ack.At < connection.At).Select(ack => ack.Offset).DefaultIfEmpty(0).Max();
+                Assert.True(connection.ResumeFrom >= ackedBefore, $"publisher {i} resumed at {connection.ResumeFrom} after {ackedBefore} was acknowledged");
+            }
+
             Assert.Equal(1000, publisher.EndCloseCode);
             var archive = await api.GetByteArrayAsync($"/api/sessions/{sessions[i]}/archive");
             Assert.Equal(_capture.Sha256, Convert.ToHexString(SHA256.HashData(archive)));
