@@ -145,6 +145,24 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
 
     private const string StatusText = "document.getElementById('status').textContent";
 
+    [Fact(Timeout = 180_000)]
+    public async Task The_go_live_preview_plays_the_sessions_hls_in_chromium_through_the_gateways_hls_js()
+    {
+        var stream = await CreateStreamAsync();
+        await using var page = await browser.OpenAsync(new Uri(cluster.GatewayUrl, "/?debug"));
+
+        await StartAsync(page, stream.Key);
+        await page.WaitForAsync("goLive.controller?.state === 'live'", Step, "the page to go live");
+
+        await page.WaitForAsync("document.getElementById('hls').currentTime > 1", Step, "the preview to play");
+        var first = (await page.EvaluateAsync("document.getElementById('hls').currentTime")).GetDouble();
+        await page.WaitForAsync($"document.getElementById('hls').currentTime > {(first + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)}", Step, "the preview to keep playing");
+        Assert.False((await page.EvaluateAsync("document.getElementById('hls').paused")).GetBoolean());
+
+        await page.EvaluateAsync("document.getElementById('stop').click()");
+        await page.WaitForAsync($"{StatusText} === 'ended'", Step, "the page to show ended");
+    }
+
     private Task<CreatedStream> CreateStreamAsync() =>
         cluster.CreateStreamAsync(new { name = "browser", outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
 

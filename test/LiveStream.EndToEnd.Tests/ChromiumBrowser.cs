@@ -185,13 +185,14 @@ public sealed class BrowserPage : IAsyncDisposable
     }
 
     /// <summary>
-    /// The browser's own report of a 404 while the page waits for the HLS playlist to appear: the network layer
-    /// logs every failed request, and the page's preview polls for the playlist until FFmpeg has written it.
+    /// The browser's own report of a failed HLS request from the page's preview player: the network layer logs every
+    /// failed request, and the preview polls for the playlist until FFmpeg has written it, and may ask for a segment
+    /// the live window has just dropped. The preview is best effort; its misses are not the page's errors.
     /// </summary>
     private static bool IsHlsProbe(JsonElement entry) =>
         entry.GetProperty("source").GetString() == "network"
         && entry.TryGetProperty("url", out var url)
-        && url.GetString() is { } u && u.Contains("/hls/", StringComparison.Ordinal) && u.EndsWith("/index.m3u8", StringComparison.Ordinal);
+        && url.GetString() is { } u && u.Contains("/hls/", StringComparison.Ordinal);
 
     private void OnEvent(string method, string? sessionId, JsonElement parameters)
     {

@@ -3,7 +3,10 @@ using Microsoft.Extensions.FileProviders;
 
 namespace LiveStream.Gateway.Hosting;
 
-/// <summary>Serves the Go Live page (<c>/</c>), the browser client (<c>/client/livestream.js</c>) and the operations page (<c>/ops/</c>) from <c>wwwroot</c> beside the binary.</summary>
+/// <summary>
+/// Serves the Go Live page (<c>/</c>), the browser client (<c>/client/livestream.js</c>), the operations page
+/// (<c>/ops/</c>) and the vendored hls.js with its licence (<c>/vendor/hls.js/</c>) from <c>wwwroot</c> beside the binary.
+/// </summary>
 public static class GoLivePageExtensions
 {
     /// <summary>Adds the static-file middleware for <c>wwwroot</c>. Does nothing when the folder is missing.</summary>
@@ -21,6 +24,8 @@ public static class GoLivePageExtensions
         {
             [".html"] = "text/html; charset=utf-8",
             [".js"] = "text/javascript; charset=utf-8",
+            [".mjs"] = "text/javascript; charset=utf-8",
+            [".txt"] = "text/plain; charset=utf-8",
             [".css"] = "text/css; charset=utf-8",
         });
         app.UseStaticFiles(new StaticFileOptions

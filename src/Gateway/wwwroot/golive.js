@@ -46,16 +46,37 @@ async function camera() {
 }
 
 let hlsWait = 0;
+let hlsPlayer = null;
+
+// The vendored hls.js (npm hls.js 1.7.4, served by the gateway), loaded only where the browser has no native HLS.
+const HLS_MODULE = '/vendor/hls.js/hls.light.min.mjs';
+
+/**
+ * Plays the playlist through hls.js over MediaSource where the browser has it (Chromium answers "maybe" for native
+ * HLS yet does not play it), natively where it has no MediaSource but HLS (Safari on iPhone); else the link stays.
+ */
+async function attachHls(video, url, native) {
+  hlsPlayer?.destroy();
+  hlsPlayer = null;
+  const { default: Hls } = await import(HLS_MODULE);
+  if (Hls.isSupported()) {
+    hlsPlayer = new Hls();
+    hlsPlayer.loadSource(url);
+    hlsPlayer.attachMedia(video);
+  } else if (native) {
+    video.src = url;
+  } else {
+    return;
+  }
+  video.play().catch(() => {});
+}
 
 function playHls(url) {
   const link = $('hls-link');
   link.href = url;
   link.hidden = false;
   const video = $('hls');
-  // Browsers with native HLS (Safari, recent Chrome) play it; elsewhere the link is the preview.
-  if (!video.canPlayType('application/vnd.apple.mpegurl')) {
-    return;
-  }
+  const native = video.canPlayType('application/vnd.apple.mpegurl') !== '';
   // The playlist appears once FFmpeg has written its first segment: wait for it rather than fail on a 404.
   const wait = ++hlsWait;
   const deadline = Date.now() + 60_000;
@@ -66,8 +87,7 @@ function playHls(url) {
     try {
       const response = await fetch(url, { cache: 'no-store' });
       if (response.ok && (await response.text()).includes('#EXTINF')) {
-        video.src = url;
-        video.play().catch(() => {});
+        await attachHls(video, url, native);
         return;
       }
     } catch {
