@@ -109,6 +109,59 @@ public sealed class MediaPipelineTests : IAsyncLifetime
         Assert.True(Math.Abs(videoEnd - audioEnd) <= 0.040, $"video ends at {videoEnd:0.000} s, audio at {audioEnd:0.000} s");
     }
 
+    [Theory(Timeout = 180_000)]
+    [InlineData("vp8-opus-restart")]
+    [InlineData("h264-opus-restart")]
+    public async Task A_recording_cut_mid_element_like_a_closed_tab_is_dropped_at_its_last_whole_element_and_the_next_is_spliced(string name)
+    {
+        var a = MediaCapture.Load(name + "/a");
+        var b = MediaCapture.Load(name + "/b");
+
+        // The tab dies 3,000 bytes before the end of its recording: inside a block, not between two elements.
+        var cut = a.Bytes.Length - 3000;
+        var whole = Media.WholeElements.Of(a.Bytes[..cut]);
+        Assert.True(whole.Length < cut, "the cut must fall inside an element");
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
+        var first = await StreamFactory.ConnectAsync(grain, hash);
+        await StreamFactory.WriteAllAsync(grain, first.Epoch, 0, Cut([.. a.Chunks()], cut));
+        var pid = (await grain.GetSessionAsync(first.SessionId!))!.Ffmpeg.Pid;
+        await grain.DisconnectAsync(first.Epoch, DisconnectKind.Dropped, 1006);
+
+        // A new tab, a new recorder, the same key: the same session goes on where the acknowledged bytes end.
+        var second = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.Equal(cut, second.ResumeFrom);
+        await StreamFactory.WriteAllAsync(grain, second.Epoch, second.ResumeFrom, b.Chunks());
+        var live = (await grain.GetSessionAsync(first.SessionId!))!;
+        await grain.DisconnectAsync(second.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        await FinalisedAsync(first.SessionId!);
+
+        Assert.Equal((first.SessionId, pid, 0), (second.SessionId, live.Ffmpeg.Pid, live.Ffmpeg.Restarts));
+        var playlist = await File.ReadAllTextAsync(Playlist(first.SessionId!));
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
+        var video = await MediaProbe.FrameTimesAsync(Playlist(first.SessionId!), "v");
+        Assert.True(video.Count >= 200 + 200 - 10, $"{video.Count} video frames");
+        for (var i = 1; i < video.Count; i++)
+        {
+            Assert.True(video[i] > video[i - 1], $"video time went from {video[i - 1]} to {video[i]} at frame {i}");
+        }
+    }
+
+    /// <summary>The chunks of a recording up to byte <paramref name="cut"/>, the last one cut short.</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Cut(IReadOnlyList<ReadOnlyMemory<byte>> chunks, int cut)
+    {
+        var offset = 0;
+        foreach (var chunk in chunks)
+        {
+            if (offset >= cut)
+            {
+                yield break;
+            }
+
+            yield return chunk[..Math.Min(chunk.Length, cut - offset)];
+            offset += chunk.Length;
+        }
+    }
+
     [Fact(Timeout = 180_000)]
     public async Task A_recorder_restart_with_another_codec_starts_a_new_ffmpeg_in_the_same_session_and_hls_goes_on()
     {

@@ -41,8 +41,9 @@ public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
         var resumed = (await grain.GetSessionAsync(first.SessionId!))!;
         Assert.Equal((SessionState.Active, 1, process.Id), (resumed.State, resumed.Reconnects, resumed.Ffmpeg.Pid));
         Assert.Single(fixture.Runner.For(first.SessionId!));
-        await Eventually.HoldsAsync(() => process.Received.Length == bytes.Length, Timeout, "every byte to reach the process");
-        Assert.Equal(bytes, process.Received);
+        var whole = Media.WholeElements.Of(bytes);
+        await Eventually.HoldsAsync(() => process.Received.Length == whole.Length, Timeout, "every whole element to reach the process");
+        Assert.Equal(whole, process.Received);
     }
 
     [Fact(Timeout = 30_000)]

@@ -14,7 +14,10 @@ namespace LiveStream.Media;
 /// <item>splices a recorder restart (a new WebM header inside the session) with the same tracks into the running
 /// FFmpeg: the new header is dropped and the new clusters' timestamps are moved to continue after the last frame
 /// written, so FFmpeg sees one continuous recording;</item>
-/// <item>starts a new FFmpeg for a recorder restart it cannot splice (other codecs or codec data, MP4).</item>
+/// <item>starts a new FFmpeg for a recorder restart it cannot splice (other codecs or codec data, MP4);</item>
+/// <item>hands FFmpeg whole elements only: the bytes after the last complete element wait for the rest of it, so a
+/// recording cut mid-element (a closed tab, a reload) can always be dropped cleanly and the next one spliced. That
+/// holds back only bytes FFmpeg could not use yet (a frame still arriving), at most <see cref="MaxSkipHoldBytes"/>.</item>
 /// </list>
 /// Held bytes are bounded: a header larger than the reader's limit is bad media, and while waiting for a keyframe
 /// only the most recent <see cref="MaxSkipHoldBytes"/> are kept.
@@ -24,9 +27,6 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     /// <summary>Most bytes kept while waiting for a keyframe fragment after a restart.</summary>
     public const int MaxSkipHoldBytes = 4 * 1024 * 1024;
 
-    // While splicing, the last bytes of each chunk wait for the next one, so a cluster Timestamp element cut by a
-    // chunk boundary (at most 1 + 8 + 8 bytes) is still whole when it is rewritten.
-    private const int SpliceTail = 24;
     private const long DefaultFrameMs = 20;
 
     private readonly ContainerReader _reader;
@@ -120,10 +120,11 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             _connectionBoundary = false;
             if (!_reader.AtBoundary && StartsRecording(data))
             {
-                // A publisher that dropped mid-element restarted its recorder: the cut element is abandoned, and the
-                // current FFmpeg, which already has part of it, cannot take a splice: the new recording gets its own.
+                // A publisher that dropped mid-element restarted its recorder: the cut element is abandoned. Its bytes
+                // are still held back (FFmpeg gets whole elements only) and are dropped; only if FFmpeg already has
+                // part of it (an element too large to hold) can the new recording not be spliced.
+                AbandonCutElement();
                 _reader.AbandonCurrentElement();
-                _cutRecording = true;
             }
         }
 
@@ -134,12 +135,15 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         if (_mode == Mode.Feeding && _recordingAt < 0)
         {
-            _feed.Feed(data);
+            FeedWholeElements(data, chunkStart);
             return;
         }
 
         Route(data, chunkStart);
     }
+
+    /// <summary>Bytes held back so far: the tail of an element still arriving, or what waits for a header or keyframe.</summary>
+    public int HeldBytes => _heldLength;
 
     /// <summary>
     /// Picks a session up on another silo (failover): <paramref name="initSegment"/> is the stored init segment and
@@ -170,6 +174,11 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         if (_mode == Mode.Splicing)
         {
             FeedSpliced(flush: true);
+        }
+        else if (_mode == Mode.Feeding && _heldLength > 0)
+        {
+            _feed.Feed(_held.AsSpan(0, _heldLength));
+            Drop(_heldLength);
         }
     }
 
@@ -299,7 +308,9 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             }
             else if (_mode == Mode.Feeding)
             {
-                _feed.Feed(data[..before]);
+                // Everything before a recording's start is whole elements of the previous one.
+                Hold(data[..before], chunkStart);
+                _feed.Feed(_held.AsSpan(0, _heldLength));
             }
 
             _mode = Mode.AwaitingInit;
@@ -332,9 +343,10 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
                 _keyframes.Reset();
                 _patches.Clear();
                 _feed.Start(init.Tracks, restartOfRecording: !first);
-                _feed.Feed(_held.AsSpan(initAt, _heldLength - initAt));
+                var whole = WholeUpTo(initAt);
+                _feed.Feed(_held.AsSpan(initAt, whole - initAt));
                 _mode = Mode.Feeding;
-                _heldLength = 0;
+                Drop(whole);
                 return;
             }
         }
@@ -353,17 +365,18 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             }
 
             var at = (int)(_resumeAt - _heldStart);
-            _feed.Feed(_held.AsSpan(at, _heldLength - at));
+            var whole = WholeUpTo(at);
+            _feed.Feed(_held.AsSpan(at, whole - at));
             _resumeAt = -1;
             _mode = Mode.Feeding;
-            _heldLength = 0;
+            Drop(whole);
         }
     }
 
-    /// <summary>Feeds held bytes with the cluster timestamps rewritten, keeping a short tail back unless flushing.</summary>
+    /// <summary>Feeds held bytes with the cluster timestamps rewritten: whole elements only, unless flushing.</summary>
     private void FeedSpliced(bool flush)
     {
-        var end = flush ? _heldLength : Math.Max(0, _heldLength - SpliceTail);
+        var end = flush ? _heldLength : WholeUpTo(0);
         var cursor = 0;
         var done = 0;
         Span<byte> element = stackalloc byte[10];
@@ -403,6 +416,43 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         }
 
         Drop(cursor);
+    }
+
+    /// <summary>
+    /// Feeds what the reader has completed and holds the element still arriving. A tail that would hold more than
+    /// <see cref="MaxSkipHoldBytes"/> (one enormous element) is fed as it comes: such a recording, if cut, is not spliced.
+    /// </summary>
+    private void FeedWholeElements(ReadOnlySpan<byte> data, long chunkStart)
+    {
+        var boundary = _reader.LastBoundary + _readerBase;
+        if (_heldLength == 0 && boundary == chunkStart + data.Length)
+        {
+            _feed.Feed(data);
+            return;
+        }
+
+        Hold(data, chunkStart);
+        var whole = _heldLength > MaxSkipHoldBytes ? _heldLength : WholeUpTo(0);
+        _feed.Feed(_held.AsSpan(0, whole));
+        Drop(whole);
+    }
+
+    /// <summary>How many held bytes, counted from the start of the held buffer, end at or before the last whole element (at least <paramref name="from"/>).</summary>
+    private int WholeUpTo(int from) => (int)Math.Clamp(_reader.LastBoundary + _readerBase - _heldStart, from, _heldLength);
+
+    /// <summary>
+    /// The publisher's recording was cut mid-element: the element's held bytes are dropped. When FFmpeg already has
+    /// some of them, the next recording cannot be spliced into it.
+    /// </summary>
+    private void AbandonCutElement()
+    {
+        var boundary = _reader.LastBoundary + _readerBase;
+        var heldFrom = _heldLength > 0 ? _heldStart : _position;
+        _cutRecording = _mode is Mode.Feeding or Mode.Splicing && heldFrom > boundary;
+        if (_heldLength > 0 && boundary >= _heldStart)
+        {
+            _heldLength = (int)Math.Min(_heldLength, boundary - _heldStart);
+        }
     }
 
     private void Drop(int count)

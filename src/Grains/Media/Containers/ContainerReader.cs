@@ -45,6 +45,12 @@ public sealed class ContainerReader
     /// <summary>Absolute number of bytes consumed so far.</summary>
     public long Position => _state.Position;
 
+    /// <summary>
+    /// Absolute position after the last complete element (or box) pushed so far: FFmpeg may be handed every byte
+    /// before it without ever getting part of an element that a cut recording abandons.
+    /// </summary>
+    public long LastBoundary => _state.LastBoundary;
+
     /// <summary>True when the bytes pushed so far end exactly between two elements (or boxes).</summary>
     public bool AtBoundary => _active switch
     {

@@ -74,6 +74,11 @@ internal sealed class MatroskaStreamReader(ReaderState state)
             switch (_phase)
             {
                 case ReadPhase.Header:
+                    if (state.Pending.Length == 0)
+                    {
+                        state.LastBoundary = state.Position;
+                    }
+
                     if (!TryReadHeader(ref input, out var id, out var size, out var unknown))
                     {
                         var foreign = _foreignStart;

@@ -45,6 +45,11 @@ internal sealed class Mp4StreamReader(ReaderState state)
             switch (_phase)
             {
                 case ReadPhase.Header:
+                    if (state.Pending.Length == 0)
+                    {
+                        state.LastBoundary = state.Position;
+                    }
+
                     if (!TryReadHeader(ref input, out var type, out var bodyLength, out var start, out var foreign))
                     {
                         return foreign;

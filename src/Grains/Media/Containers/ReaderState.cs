@@ -18,6 +18,12 @@ internal sealed class ReaderState(IContainerSink sink, ContainerLimits limits)
     /// <summary>Absolute bytes consumed, pending ones included.</summary>
     public long Position { get; set; }
 
+    /// <summary>
+    /// Absolute position of the last point between two elements (or boxes) the reader has passed: every byte before
+    /// it belongs to a complete element. What follows it may be an element still arriving.
+    /// </summary>
+    public long LastBoundary { get; set; }
+
     public ContainerKind Kind { get; private set; }
 
     public IReadOnlyList<TrackInfo> Tracks { get; private set; } = [];
