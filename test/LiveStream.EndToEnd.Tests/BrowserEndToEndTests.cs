@@ -163,6 +163,50 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
         await page.WaitForAsync($"{StatusText} === 'ended'", Step, "the page to show ended");
     }
 
+    [Fact(Timeout = 240_000)]
+    public async Task A_tab_closed_mid_recording_and_a_new_tab_with_the_same_key_continue_one_session_in_one_ffmpeg_with_no_discontinuity()
+    {
+        var stream = await CreateStreamAsync();
+        var pids = new HashSet<int>();
+        string sessionId;
+        double recorded;
+        await using (var first = await browser.OpenAsync(new Uri(cluster.GatewayUrl, "/?debug")))
+        {
+            await StartAsync(first, stream.Key);
+            await first.WaitForAsync("goLive.controller?.state === 'live'", Step, "the first tab to go live");
+            sessionId = (await first.EvaluateAsync("goLive.controller.sessionId")).GetString()!;
+            await WaitSamplingAsync(first, sessionId, pids, "goLive.chunks.length >= 12 && goLive.controller.stats.bytesAcked > 0", "6 s in the first tab");
+            recorded = (await first.EvaluateAsync("goLive.chunks.length")).GetInt32() * 0.5;
+
+            // The tab is closed: no end, no flush of the recorder; its last chunk stops where it stops.
+        }
+
+        await using var second = await browser.OpenAsync(new Uri(cluster.GatewayUrl, "/?debug"));
+        await StartAsync(second, stream.Key);
+        await second.WaitForAsync("goLive.controller?.state === 'live'", Step, "the second tab to go live");
+        Assert.Equal(sessionId, (await second.EvaluateAsync("goLive.controller.sessionId")).GetString());
+        await WaitSamplingAsync(second, sessionId, pids, "goLive.chunks.length >= 12", "6 s in the second tab");
+        recorded += (await second.EvaluateAsync("goLive.chunks.length")).GetInt32() * 0.5;
+        await second.EvaluateAsync("document.getElementById('stop').click()");
+
+        var ended = await Eventually.ReturnsAsync(
+            () => cluster.GetJsonAsync($"/api/sessions/{sessionId}"),
+            s => s.GetProperty("state").GetString() is "ended" or "failed",
+            TimeSpan.FromSeconds(30),
+            "the session to end after Stop");
+        Assert.Equal("ended", ended.GetProperty("state").GetString());
+        Assert.True(ended.GetProperty("reconnects").GetInt32() + ended.GetProperty("supersededPublishers").GetInt32() >= 1);
+        Assert.Equal(0, ended.GetProperty("ffmpeg").GetProperty("restarts").GetInt32());
+        Assert.Single(pids);
+
+        var playlistUrl = new Uri(cluster.GatewayUrl, ended.GetProperty("hlsUrl").GetString()!);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var playlist = await Eventually.ReturnsAsync(() => http.GetStringAsync(playlistUrl), p => p.Contains("#EXT-X-ENDLIST", StringComparison.Ordinal), Step, "#EXT-X-ENDLIST");
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
+        var seconds = await ProbeResult.PacketDurationAsync(playlistUrl.ToString());
+        Assert.True(seconds >= 0.97 * recorded - 1, $"{seconds:0.00} s of HLS for {recorded:0.0} s recorded in the two tabs");
+    }
+
     private Task<CreatedStream> CreateStreamAsync() =>
         cluster.CreateStreamAsync(new { name = "browser", outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });
 
