@@ -139,11 +139,17 @@ public sealed class MediaPipelineTests : IAsyncLifetime
         var playlist = await File.ReadAllTextAsync(Playlist(first.SessionId!));
         Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
         var video = await MediaProbe.FrameTimesAsync(Playlist(first.SessionId!), "v");
+        var audio = await MediaProbe.FrameTimesAsync(Playlist(first.SessionId!), "a");
         Assert.True(video.Count >= 200 + 200 - 10, $"{video.Count} video frames");
         for (var i = 1; i < video.Count; i++)
         {
             Assert.True(video[i] > video[i - 1], $"video time went from {video[i - 1]} to {video[i]} at frame {i}");
         }
+
+        // Audio and video stay together across the splice: both end within 40 ms of each other.
+        var videoEnd = video[^1] + (video[^1] - video[^2]);
+        var audioEnd = audio[^1] + (1024.0 / 48000);
+        Assert.True(Math.Abs(videoEnd - audioEnd) <= 0.040, $"video ends at {videoEnd:0.000} s, audio at {audioEnd:0.000} s");
     }
 
     /// <summary>The chunks of a recording up to byte <paramref name="cut"/>, the last one cut short.</summary>
