@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and starts the embedded default: one process hosting a silo and the gateway, localhost clustering,
-# in-memory storage, local HLS output under ./data. Gateway on http://127.0.0.1:8080 unless --urls or
+# state in files under the data folder, local HLS output under ./data. Gateway on http://127.0.0.1:8080 unless --urls or
 # ASPNETCORE_URLS says otherwise. Prints the admin token once when it generates one.
 set -euo pipefail
 cd "$(dirname "$0")"

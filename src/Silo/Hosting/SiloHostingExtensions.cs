@@ -28,7 +28,7 @@ public static class SiloHostingExtensions
 
     /// <summary>
     /// Hosts a LiveStream silo. Without <c>ConnectionStrings:Redis</c> it is the embedded default: localhost
-    /// clustering and in-memory storage. With it, Redis clustering and storage; the silo advertises
+    /// clustering, stream state in files under the data folder and failover state in memory. With it, Redis clustering and storage; the silo advertises
     /// <c>LiveStream:Cluster:AdvertisedAddress</c>, or, in a Kubernetes pod, its <c>POD_IP</c> through Orleans'
     /// Kubernetes hosting. Called once per process: by the silo program, or by the gateway of the embedded default.
     /// </summary>
