@@ -163,14 +163,17 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
         await page.WaitForAsync($"{StatusText} === 'ended'", Step, "the page to show ended");
     }
 
-    [Fact(Timeout = 240_000)]
-    public async Task A_tab_closed_mid_recording_and_a_new_tab_with_the_same_key_continue_one_session_in_one_ffmpeg_with_no_discontinuity()
+    [Theory(Timeout = 240_000)]
+    [InlineData("video/webm;codecs=h264,opus")]
+    [InlineData("video/webm;codecs=vp8,opus")]
+    public async Task A_tab_closed_mid_recording_and_a_new_tab_with_the_same_key_continue_one_session_in_one_ffmpeg_with_no_discontinuity(string mime)
     {
         var stream = await CreateStreamAsync();
+        var page = new Uri(cluster.GatewayUrl, "/?debug&mime=" + Uri.EscapeDataString(mime));
         var pids = new HashSet<int>();
         string sessionId;
         double recorded;
-        await using (var first = await browser.OpenAsync(new Uri(cluster.GatewayUrl, "/?debug")))
+        await using (var first = await browser.OpenAsync(page))
         {
             await StartAsync(first, stream.Key);
             await first.WaitForAsync("goLive.controller?.state === 'live'", Step, "the first tab to go live");
@@ -181,9 +184,10 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
             // The tab is closed: no end, no flush of the recorder; its last chunk stops where it stops.
         }
 
-        await using var second = await browser.OpenAsync(new Uri(cluster.GatewayUrl, "/?debug"));
+        await using var second = await browser.OpenAsync(page);
         await StartAsync(second, stream.Key);
         await second.WaitForAsync("goLive.controller?.state === 'live'", Step, "the second tab to go live");
+        Assert.Equal(mime, (await second.EvaluateAsync("goLive.controller.mimeType")).GetString());
         Assert.Equal(sessionId, (await second.EvaluateAsync("goLive.controller.sessionId")).GetString());
         await WaitSamplingAsync(second, sessionId, pids, "goLive.chunks.length >= 12", "6 s in the second tab");
         recorded += (await second.EvaluateAsync("goLive.chunks.length")).GetInt32() * 0.5;

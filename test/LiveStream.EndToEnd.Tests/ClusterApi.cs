@@ -8,7 +8,7 @@ namespace LiveStream.EndToEnd.Tests;
 public static class ClusterApi
 {
     /// <summary>Polls a health endpoint until it answers 200.</summary>
-    public static async Task WaitReadyAsync(Uri ready)
+    public static async Task WaitReadyAsync(Uri ready, TimeSpan? timeout = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await Eventually.ReturnsAsync(
@@ -25,7 +25,7 @@ public static class ClusterApi
                 }
             },
             ok => ok,
-            TimeSpan.FromSeconds(90),
+            timeout ?? TimeSpan.FromSeconds(90),
             ready.ToString());
     }
 

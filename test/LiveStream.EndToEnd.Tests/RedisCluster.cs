@@ -88,17 +88,32 @@ public sealed class RedisCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more silo (on new ports) and waits until it is ready.</summary>
+    /// <summary>
+    /// Starts one more silo (on new ports) and waits until it is ready. A silo that is not ready within 45 s (a free
+    /// port that something else took before the silo bound it) is stopped and started once more on other ports.
+    /// </summary>
     public async Task<ManagedProcess> AddSiloAsync()
     {
-        var siloPort = FreePort.Next();
-        var http = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        var silo = Start("silo", "Silo", ["--urls", http.ToString().TrimEnd('/'), $"--LiveStream:Cluster:SiloPort={siloPort}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}"]);
-        var endpoint = $"127.0.0.1:{siloPort}";
-        _silos[endpoint] = silo;
-        _siloHealth[endpoint] = new Uri(http, "/health/ready");
-        await ClusterApi.WaitReadyAsync(_siloHealth[endpoint]);
-        return silo;
+        for (var attempt = 1; ; attempt++)
+        {
+            var siloPort = FreePort.Next();
+            var http = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+            var silo = Start("silo", "Silo", ["--urls", http.ToString().TrimEnd('/'), $"--LiveStream:Cluster:SiloPort={siloPort}", $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}"]);
+            var endpoint = $"127.0.0.1:{siloPort}";
+            _silos[endpoint] = silo;
+            _siloHealth[endpoint] = new Uri(http, "/health/ready");
+            try
+            {
+                await ClusterApi.WaitReadyAsync(_siloHealth[endpoint], TimeSpan.FromSeconds(45));
+                return silo;
+            }
+            catch (TimeoutException ex) when (attempt == 1)
+            {
+                Console.WriteLine($"silo on {endpoint} not ready after 45 s ({ex.Message}); starting another. Its last lines:\n{silo.Tail(20)}");
+                Forget(silo);
+                silo.Signal("KILL");
+            }
+        }
     }
 
     /// <summary>Starts one more standalone gateway (on a new port) and waits until it is ready.</summary>

@@ -128,7 +128,9 @@ async function start(event) {
   $('start').disabled = true;
   $('stop').disabled = false;
   lastAt = 0;
-  const controller = goLive({ url: location.origin, streamKey, mediaStream: media });
+  // ?mime=... asks the recorder for a given type (when the browser records it); else the client picks its default.
+  const mimeType = new URLSearchParams(location.search).get('mime') || undefined;
+  const controller = goLive({ url: location.origin, streamKey, mediaStream: media, mimeType });
   page.controller = controller;
   page.chunks = [];
   const record = (type) => controller.on(type, (detail) => page.events.push({ type, detail }));

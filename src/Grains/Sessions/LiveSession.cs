@@ -239,6 +239,9 @@ internal sealed partial class LiveSession
                 break;
             default:
                 await StopGracefullyAsync();
+
+                // Released before the end shows in the status (status reads interleave with this close).
+                ReleaseSiloResources();
                 Record.State = how == SessionClose.Fail ? SessionState.Failed : SessionState.Ended;
                 Record.FfmpegRestarts = Pipeline.Restarts;
                 Record.EndedAt = _services.Time.GetUtcNow();
@@ -252,9 +255,15 @@ internal sealed partial class LiveSession
                 break;
         }
 
+        ReleaseSiloResources();
+        _host.Closed(this, how, durable);
+    }
+
+    /// <summary>The session's units in the silo's ledger and its place in the session gauges (each released once).</summary>
+    private void ReleaseSiloResources()
+    {
         _capacity.Dispose();
         _tracking.Dispose();
-        _host.Closed(this, how, durable);
     }
 
     /// <summary>
