@@ -51,6 +51,13 @@ public class ContainerReaderBenchmarks
         {
         }
 
+
+        public void OnFragmentField(long offset, FragmentField field, long track, long value)
+
+        {
+
+        }
+
         public void OnFrame(long track, long timestampMs, bool keyframe)
         {
         }

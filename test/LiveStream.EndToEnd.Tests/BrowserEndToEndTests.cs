@@ -166,6 +166,7 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
     [Theory(Timeout = 240_000)]
     [InlineData("video/webm;codecs=h264,opus")]
     [InlineData("video/webm;codecs=vp8,opus")]
+    [InlineData("video/mp4;codecs=avc1,opus")]
     public async Task A_tab_closed_mid_recording_and_a_new_tab_with_the_same_key_continue_one_session_in_one_ffmpeg_with_no_discontinuity(string mime)
     {
         var stream = await CreateStreamAsync();
@@ -178,8 +179,8 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
             await StartAsync(first, stream.Key);
             await first.WaitForAsync("goLive.controller?.state === 'live'", Step, "the first tab to go live");
             sessionId = (await first.EvaluateAsync("goLive.controller.sessionId")).GetString()!;
-            await WaitSamplingAsync(first, sessionId, pids, "goLive.chunks.length >= 12 && goLive.controller.stats.bytesAcked > 0", "6 s in the first tab");
-            recorded = (await first.EvaluateAsync("goLive.chunks.length")).GetInt32() * 0.5;
+            await WaitSamplingAsync(first, sessionId, pids, $"{RecordedSeconds} >= 6 && goLive.controller.stats.bytesAcked > 0", "6 s in the first tab");
+            recorded = (await first.EvaluateAsync(RecordedSeconds)).GetDouble();
 
             // The tab is closed: no end, no flush of the recorder; its last chunk stops where it stops.
         }
@@ -189,8 +190,8 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
         await second.WaitForAsync("goLive.controller?.state === 'live'", Step, "the second tab to go live");
         Assert.Equal(mime, (await second.EvaluateAsync("goLive.controller.mimeType")).GetString());
         Assert.Equal(sessionId, (await second.EvaluateAsync("goLive.controller.sessionId")).GetString());
-        await WaitSamplingAsync(second, sessionId, pids, "goLive.chunks.length >= 12", "6 s in the second tab");
-        recorded += (await second.EvaluateAsync("goLive.chunks.length")).GetInt32() * 0.5;
+        await WaitSamplingAsync(second, sessionId, pids, $"{RecordedSeconds} >= 6", "6 s in the second tab");
+        recorded += (await second.EvaluateAsync(RecordedSeconds)).GetDouble();
         await second.EvaluateAsync("document.getElementById('stop').click()");
 
         var ended = await Eventually.ReturnsAsync(
@@ -209,7 +210,18 @@ public sealed partial class BrowserEndToEndTests(LiveStreamProcesses cluster, Ch
         Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
         var seconds = await ProbeResult.PacketDurationAsync(playlistUrl.ToString());
         Assert.True(seconds >= 0.97 * recorded - 1, $"{seconds:0.00} s of HLS for {recorded:0.0} s recorded in the two tabs");
+
+        // The fake camera gives 20 frames a second; the spliced video's timestamps only ever go forward.
+        var video = await ProbeResult.VideoPacketTimesAsync(playlistUrl.ToString());
+        Assert.True(video.Count >= (0.97 * recorded - 1) * 20, $"{video.Count} video frames for {recorded:0.0} s recorded");
+        for (var i = 1; i < video.Count; i++)
+        {
+            Assert.True(video[i] > video[i - 1], $"video time went from {video[i - 1]} to {video[i]} at frame {i}");
+        }
     }
+
+    /// <summary>Seconds since the page's recorder delivered its first chunk (0 before).</summary>
+    private const string RecordedSeconds = "(goLive.firstChunkAt === null ? 0 : (performance.now() - goLive.firstChunkAt) / 1000)";
 
     private Task<CreatedStream> CreateStreamAsync() =>
         cluster.CreateStreamAsync(new { name = "browser", outputs = new object[] { new { type = "hls", record = true }, new { type = "archive" } } });

@@ -41,12 +41,23 @@ public sealed record ProbeResult(IReadOnlyList<string> VideoCodecs, IReadOnlyLis
         return last - first;
     }
 
+    /// <summary>Presentation times (s) of the first video stream's packets, in stream order.</summary>
+    public static async Task<IReadOnlyList<double>> VideoPacketTimesAsync(string input)
+    {
+        var packets = await RunAsync(input, "packet=pts_time", "csv=p=0", "v:0");
+        return [.. packets.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.TrimEnd(','))
+            .Where(l => l.Length > 0 && l != "N/A")
+            .Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
     /// <summary>ffprobe's standard output for the given entries and output format; a failure fails the test.</summary>
-    private static async Task<string> RunAsync(string input, string entries, string format)
+    private static async Task<string> RunAsync(string input, string entries, string format, string? streams = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string[] select = streams is null ? [] : ["-select_streams", streams];
         var result = await Cli.Wrap("ffprobe")
-            .WithArguments(["-v", "error", "-show_entries", entries, "-of", format, input])
+            .WithArguments(["-v", "error", .. select, "-show_entries", entries, "-of", format, input])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(timeout.Token);
         Assert.True(result.ExitCode == 0, $"ffprobe {input} failed: {result.StandardError}");

@@ -1,5 +1,6 @@
 // The Go Live page: camera preview, stream key, Start/Stop, live status and the session's own HLS preview.
-// `?debug` keeps every recorder chunk in window.goLive.chunks (the end-to-end tests compare them to the archive).
+// `?debug` keeps every recorder chunk in window.goLive.chunks (the end-to-end tests compare them to the archive) and
+// the time of the first one in window.goLive.firstChunkAt.
 import { goLive } from '/client/livestream.js';
 
 const $ = (id) => document.getElementById(id);
@@ -133,10 +134,14 @@ async function start(event) {
   const controller = goLive({ url: location.origin, streamKey, mediaStream: media, mimeType });
   page.controller = controller;
   page.chunks = [];
+  page.firstChunkAt = null;
   const record = (type) => controller.on(type, (detail) => page.events.push({ type, detail }));
   ['live', 'reconnecting', 'resumed', 'congested', 'ended', 'error'].forEach(record);
   if (debug) {
-    controller.on('chunk', ({ blob }) => page.chunks.push(blob));
+    controller.on('chunk', ({ blob }) => {
+      page.firstChunkAt ??= performance.now();
+      page.chunks.push(blob);
+    });
   }
   controller.on('live', ({ hlsUrl }) => {
     setStatus('live');

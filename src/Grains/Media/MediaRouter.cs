@@ -11,10 +11,11 @@ namespace LiveStream.Media;
 /// (H.264 passed through, other video re-encoded);</item>
 /// <item>after FFmpeg is restarted, feeds it the init segment and then the stream from the next fragment that
 /// starts with a keyframe (a decoder cannot start anywhere else);</item>
-/// <item>splices a recorder restart (a new WebM header inside the session) with the same tracks into the running
-/// FFmpeg: the new header is dropped and the new clusters' timestamps are moved to continue after the last frame
-/// written, so FFmpeg sees one continuous recording;</item>
-/// <item>starts a new FFmpeg for a recorder restart it cannot splice (other codecs or codec data, MP4);</item>
+/// <item>splices a recorder restart (a new WebM header or MP4 <c>ftyp</c> inside the session) whose tracks decode like
+/// the running FFmpeg's into that FFmpeg: the new header is dropped and the new recording's timestamps (Matroska
+/// Cluster Timestamps; MP4 <c>tfdt</c>, with <c>tfhd</c> track IDs and <c>mfhd</c> sequence numbers) are rewritten to
+/// continue after the last frame written, so FFmpeg sees one continuous recording;</item>
+/// <item>starts a new FFmpeg for a recorder restart it cannot splice (other codecs or codec data, another container);</item>
 /// <item>hands FFmpeg whole elements only: the bytes after the last complete element wait for the rest of it, so a
 /// recording cut mid-element (a closed tab, a reload) can always be dropped cleanly and the next one spliced. That
 /// holds back only bytes FFmpeg could not use yet (a frame still arriving), at most <see cref="MaxSkipHoldBytes"/>.</item>
@@ -33,7 +34,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private readonly IMediaFeed _feed;
     private readonly ContainerLimits _limits;
     private readonly KeyframeClock _keyframes = new();
-    private readonly List<(long PayloadOffset, int PayloadLength, long Value)> _patches = [];
+    private readonly List<Patch> _patches = [];
     private byte[] _held = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private long _heldStart;
     private int _heldLength;
@@ -50,6 +51,17 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private long _now;
     private long _previousCommitAt;
     private long _gapMs;
+
+    // What the running FFmpeg was started with: a new recording is spliced only into tracks it decodes like.
+    private ContainerKind _fedKind;
+    private IReadOnlyList<TrackInfo> _fedTracks = [];
+
+    // Splice: the current recording's track numbers are mapped onto the fed tracks' (MP4 and Matroska); its MP4
+    // decode times are shifted and its moof sequence numbers continued.
+    private bool _mp4Splice;
+    private bool _renumber;
+    private (long From, long To)[] _trackMap = [];
+    private long _sequence;
 
     // Decisions taken while the reader walks a chunk, applied to the chunk's bytes afterwards.
     private (long Start, long End, IReadOnlyList<TrackInfo> Tracks, bool Splice)? _initReady;
@@ -157,6 +169,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         _resyncing = false;
         InitSegment = initSegment;
         Tracks = _reader.Tracks;
+        _fedKind = _reader.Kind;
+        _fedTracks = Tracks;
         _recordings = 1;
         _position = position;
         _scanning = true;
@@ -198,7 +212,15 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         _mode = Mode.AwaitingKeyframe;
         _heldStart = _position;
         _heldLength = 0;
+
+        // The new FFmpeg reads the current recording as it was recorded, from its own init segment.
         _patches.Clear();
+        _shift = 0;
+        _shiftPending = false;
+        _mp4Splice = false;
+        _renumber = false;
+        _fedKind = _reader.Kind;
+        _fedTracks = Tracks;
     }
 
     public void OnRecordingStart(long offset, ContainerKind kind)
@@ -226,24 +248,36 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         start += _readerBase;
         end += _readerBase;
-        var splice = _recordings > 1 && !_cutRecording && _reader.Kind == ContainerKind.Matroska && SameTracks(Tracks, tracks);
+        var kind = _reader.Kind;
+        var splice = _recordings > 1 && !_cutRecording && kind == _fedKind && TryMapTracks(_fedTracks, tracks, kind, out _trackMap);
         _cutRecording = false;
         _initReady = (start, end, tracks, splice);
+        _mp4Splice = splice && kind == ContainerKind.Mp4;
+        _renumber = splice && Array.Exists(_trackMap, m => m.From != m.To);
         if (splice)
         {
             _shiftPending = true;
         }
-        else if (_recordings > 1)
+        else
         {
-            // A new FFmpeg starts its own timeline.
+            // A new FFmpeg starts its own timeline, from this recording's init segment.
             _shift = 0;
+            _shiftPending = false;
             _lastOutTs = -1;
+            _fedKind = kind;
+            _fedTracks = tracks;
         }
     }
 
     public void OnFragment(long offset, bool startsWithKeyframe, long timestampMs)
     {
         offset += _readerBase;
+        if (_shiftPending && _mp4Splice)
+        {
+            _shiftPending = false;
+            _shift = ShiftToContinueFrom(timestampMs);
+        }
+
         if (startsWithKeyframe && _resumeAt < 0 && _mode == Mode.AwaitingKeyframe && offset >= _heldStart)
         {
             _resumeAt = offset;
@@ -255,15 +289,69 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         payloadOffset += _readerBase;
         if (_shiftPending)
         {
-            // The new recording's first frame lands one frame after the last one written, but never further from
-            // it than the wall-clock gap between the two recordings' data (and always after it).
             _shiftPending = false;
-            _shift = _lastOutTs + Math.Max(1, Math.Min(_frameMs, _gapMs)) - value;
+            _shift = ShiftToContinueFrom(value);
         }
 
         if (_shift != 0)
         {
-            _patches.Add((payloadOffset, payloadLength, value + _shift));
+            // The element is ID 0xE7 and a one-byte size before the payload (how MediaRecorder writes it).
+            _patches.Add(new Patch(payloadOffset - 2, payloadLength + 2, value + _shift, ClusterTimestamp: true));
+        }
+    }
+
+    public void OnFragmentField(long offset, FragmentField field, long track, long value)
+    {
+        if (_resyncing)
+        {
+            return;
+        }
+
+        offset += _readerBase;
+        if (field == FragmentField.BlockTrackNumber)
+        {
+            if (_renumber && MapTrack(track) is var number && number != track)
+            {
+                _patches.Add(new Patch(offset, 1, 0x80 | number));
+            }
+
+            return;
+        }
+
+        if (!_mp4Splice)
+        {
+            if (field == FragmentField.SequenceNumber)
+            {
+                _sequence = value;
+            }
+
+            return;
+        }
+
+        switch (field)
+        {
+            case FragmentField.SequenceNumber:
+                _sequence = (_sequence + 1) & uint.MaxValue;
+                _patches.Add(new Patch(offset, 4, _sequence));
+                break;
+            case FragmentField.TrackId:
+                var mapped = MapTrack(track);
+                if (mapped != track)
+                {
+                    _patches.Add(new Patch(offset, 4, mapped));
+                }
+
+                break;
+            default:
+                var timescale = TimescaleOf(track);
+                var moved = value + (long)((Int128)_shift * timescale / 1000);
+                var limit = field == FragmentField.DecodeTime32 ? uint.MaxValue : long.MaxValue;
+                if (moved != value && moved >= 0 && moved <= limit)
+                {
+                    _patches.Add(new Patch(offset, field == FragmentField.DecodeTime32 ? 4 : 8, moved));
+                }
+
+                break;
         }
     }
 
@@ -373,23 +461,47 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         }
     }
 
-    /// <summary>Feeds held bytes with the cluster timestamps rewritten: whole elements only, unless flushing.</summary>
+    /// <summary>
+    /// Feeds held bytes with the timestamps rewritten: whole elements only, unless flushing. An MP4 field is rewritten
+    /// in place; a Cluster Timestamp is written as an 8-byte value (it may grow).
+    /// </summary>
     private void FeedSpliced(bool flush)
     {
         var end = flush ? _heldLength : WholeUpTo(0);
         var cursor = 0;
         var done = 0;
         Span<byte> element = stackalloc byte[10];
-        foreach (var (payloadOffset, payloadLength, value) in _patches)
+        foreach (var patch in _patches)
         {
-            // The element is ID 0xE7, a one-byte size, then the payload (how MediaRecorder writes it).
-            var elementStart = (int)(payloadOffset - 2 - _heldStart);
-            var elementEnd = (int)(payloadOffset + payloadLength - _heldStart);
+            var elementStart = (int)(patch.Offset - _heldStart);
+            var elementEnd = elementStart + patch.Length;
             if (elementEnd > end || elementStart < cursor)
             {
                 break;
             }
 
+            done++;
+            if (!patch.ClusterTimestamp)
+            {
+                var field = _held.AsSpan(elementStart, patch.Length);
+                if (patch.Length == 1)
+                {
+                    field[0] = (byte)patch.Value;
+                }
+                else if (patch.Length == 4)
+                {
+                    BinaryPrimitives.WriteUInt32BigEndian(field, (uint)patch.Value);
+                }
+                else
+                {
+                    BinaryPrimitives.WriteInt64BigEndian(field, patch.Value);
+                }
+
+                continue;
+            }
+
+            var payloadLength = patch.Length - 2;
+            var value = patch.Value;
             _feed.Feed(_held.AsSpan(cursor, elementStart - cursor));
             if (_held[elementStart] == 0xE7 && _held[elementStart + 1] == (0x80 | payloadLength))
             {
@@ -405,7 +517,6 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             }
 
             cursor = elementEnd;
-            done++;
         }
 
         _patches.RemoveRange(0, done);
@@ -530,23 +641,78 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private static bool StartsRecording(ReadOnlySpan<byte> data) =>
         data.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]) || (data.Length >= 8 && data[4..8].SequenceEqual("ftyp"u8));
 
-    private static bool SameTracks(IReadOnlyList<TrackInfo> a, IReadOnlyList<TrackInfo> b)
+    /// <summary>
+    /// Pairs every track of a new recording with a fed track it decodes like. Track numbers may differ: Chrome numbers
+    /// audio and video in the order their first frames arrive. They are rewritten in place, in each MP4 <c>tfhd</c> and
+    /// in each Matroska block (a one-byte number, so Matroska tracks 1 to 126 only).
+    /// </summary>
+    private static bool TryMapTracks(IReadOnlyList<TrackInfo> fed, IReadOnlyList<TrackInfo> next, ContainerKind kind, out (long From, long To)[] map)
     {
-        if (a.Count == 0 || a.Count != b.Count)
+        map = [];
+        if (fed.Count == 0 || fed.Count != next.Count)
         {
             return false;
         }
 
-        for (var i = 0; i < a.Count; i++)
+        var pairs = new (long From, long To)[next.Count];
+        var taken = new bool[fed.Count];
+        for (var i = 0; i < next.Count; i++)
         {
-            if (a[i].Number != b[i].Number || a[i].Kind != b[i].Kind || a[i].Codec != b[i].Codec || !a[i].CodecPrivate.AsSpan().SequenceEqual(b[i].CodecPrivate))
+            var match = -1;
+            for (var j = 0; j < fed.Count && match < 0; j++)
+            {
+                var candidate = !taken[j] && (kind == ContainerKind.Mp4 || fed[j].Number == next[i].Number || (fed[j].Number < 127 && next[i].Number < 127));
+                if (candidate && next[i].DecodesLike(fed[j]))
+                {
+                    match = j;
+                }
+            }
+
+            if (match < 0)
             {
                 return false;
             }
+
+            taken[match] = true;
+            pairs[i] = (next[i].Number, fed[match].Number);
         }
 
+        map = pairs;
         return true;
     }
+
+    private long MapTrack(long track)
+    {
+        foreach (var (from, to) in _trackMap)
+        {
+            if (from == track)
+            {
+                return to;
+            }
+        }
+
+        return track;
+    }
+
+    private uint TimescaleOf(long track)
+    {
+        foreach (var t in _reader.Tracks)
+        {
+            if (t.Number == track)
+            {
+                return t.Timescale;
+            }
+        }
+
+        return 1000;
+    }
+
+    /// <summary>
+    /// How far (ms) a new recording whose first fragment starts at <paramref name="firstMs"/> is moved: its first frame
+    /// lands one frame after the last one written, but never further from it than the wall-clock gap between the two
+    /// recordings' data (and always after it).
+    /// </summary>
+    private long ShiftToContinueFrom(long firstMs) => _lastOutTs + Math.Max(1, Math.Min(_frameMs, _gapMs)) - firstMs;
 
     private bool IsVideo(long track)
     {
@@ -560,6 +726,12 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         return _reader.Tracks.Any(t => t.Number == track && t.Kind == TrackKind.Video);
     }
+
+    /// <summary>
+    /// A rewrite of held bytes at absolute <paramref name="Offset"/>: an MP4 field of <paramref name="Length"/> bytes,
+    /// or a whole Matroska Cluster Timestamp element.
+    /// </summary>
+    private readonly record struct Patch(long Offset, int Length, long Value, bool ClusterTimestamp = false);
 
     /// <summary>The gaps between the last few video keyframes.</summary>
     private sealed class KeyframeClock

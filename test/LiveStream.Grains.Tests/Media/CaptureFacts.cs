@@ -17,6 +17,12 @@ internal sealed record CaptureFacts(string Name, ContainerKind Kind, string[] Co
         new("vp8-opus-restart/b", ContainerKind.Matroska, ["vp8", "opus"], 200, 10),
         new("h264-opus-restart/a", ContainerKind.Matroska, ["h264", "opus"], 200, 10),
         new("h264-opus-restart/b", ContainerKind.Matroska, ["h264", "opus"], 200, 10),
+        new("fmp4-avc1-opus-restart/a", ContainerKind.Mp4, ["opus", "h264"], 159, 8),
+        new("fmp4-avc1-opus-restart/b", ContainerKind.Mp4, ["h264", "opus"], 160, 8),
+        new("h264-opus-cut/a", ContainerKind.Matroska, ["h264", "opus"], 116, 6),
+        new("h264-opus-cut/b", ContainerKind.Matroska, ["h264", "opus"], 160, 8),
+        new("vp8-opus-cut/a", ContainerKind.Matroska, ["opus", "vp8"], 116, 6),
+        new("vp8-opus-cut/b", ContainerKind.Matroska, ["vp8", "opus"], 160, 8),
     ];
 
     public static CaptureFacts Of(string name) => All.Single(f => f.Name == name);

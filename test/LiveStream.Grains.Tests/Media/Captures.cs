@@ -18,6 +18,12 @@ internal static class Captures
         "vp8-opus-restart/b",
         "h264-opus-restart/a",
         "h264-opus-restart/b",
+        "fmp4-avc1-opus-restart/a",
+        "fmp4-avc1-opus-restart/b",
+        "h264-opus-cut/a",
+        "h264-opus-cut/b",
+        "vp8-opus-cut/a",
+        "vp8-opus-cut/b",
     ];
 
     private static readonly Dictionary<string, MediaCapture> Loaded = [];

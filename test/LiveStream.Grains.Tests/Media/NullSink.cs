@@ -23,5 +23,12 @@ internal sealed class NullSink : IContainerSink
     {
     }
 
+
+    public void OnFragmentField(long offset, FragmentField field, long track, long value)
+
+    {
+
+    }
+
     public void OnFrame(long track, long timestampMs, bool keyframe) => Frames++;
 }

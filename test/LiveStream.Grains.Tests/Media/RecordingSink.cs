@@ -20,6 +20,8 @@ internal sealed class RecordingSink : IContainerSink
 
     public List<(long PayloadOffset, int PayloadLength, long Value)> ClusterTimestamps { get; } = [];
 
+    public List<(long Offset, FragmentField Field, long Track, long Value)> FragmentFields { get; } = [];
+
     /// <summary>Each frame with the reader's position when it was reported (after the block or moof header).</summary>
     public List<(long Track, long TimestampMs, bool Keyframe, long Position)> Frames { get; } = [];
 
@@ -50,6 +52,12 @@ internal sealed class RecordingSink : IContainerSink
     {
         ClusterTimestamps.Add((payloadOffset, payloadLength, value));
         Events.Add($"timestamp {payloadOffset} {payloadLength} {value}");
+    }
+
+    public void OnFragmentField(long offset, FragmentField field, long track, long value)
+    {
+        FragmentFields.Add((offset, field, track, value));
+        Events.Add($"field {offset} {field} {track} {value}");
     }
 
     public void OnFrame(long track, long timestampMs, bool keyframe)

@@ -36,6 +36,14 @@ public interface IContainerSink
     /// </summary>
     void OnClusterTimestamp(long payloadOffset, int payloadLength, long value);
 
+    /// <summary>
+    /// A field that continuing one recording after another in the same decoder would rewrite, at absolute offset
+    /// <paramref name="offset"/>: in MP4 a <c>moof</c>'s sequence number, track IDs and decode times (big-endian, 4 bytes,
+    /// or 8 for <see cref="FragmentField.DecodeTime64"/>), in Matroska a block's one-byte track number.
+    /// <paramref name="track"/> is the track the field belongs to (0 for the sequence number).
+    /// </summary>
+    void OnFragmentField(long offset, FragmentField field, long track, long value);
+
     /// <summary>One frame (SimpleBlock, Block or MP4 sample): track number, absolute timestamp in ms, keyframe flag.</summary>
     void OnFrame(long track, long timestampMs, bool keyframe);
 }

@@ -362,6 +362,11 @@ internal sealed class MatroskaStreamReader(ReaderState state)
 
         var header = state.Pending.Span;
         var track = Ebml.ReadSize(header[..trackLength], out _);
+        if (trackLength == 1)
+        {
+            state.Sink.OnFragmentField(state.Position - headerLength, FragmentField.BlockTrackNumber, track, track);
+        }
+
         var relative = BinaryPrimitives.ReadInt16BigEndian(header[trackLength..]);
         var flags = header[trackLength + 2];
         state.Pending.Clear();

@@ -26,32 +26,46 @@ internal static class Mp4FragmentParser
     private const int FirstVideoSync = 1;
     private const int FirstVideoNotSync = 2;
 
-    public static void Read(ReadOnlySpan<byte> moof, long offset, Mp4Track[] tracks, bool hasVideo, IContainerSink sink)
+    /// <param name="moof">The box's body.</param>
+    /// <param name="offset">Absolute offset of the box.</param>
+    /// <param name="bodyOffset">Absolute offset of its body, for the positions of the fields a splice rewrites.</param>
+    /// <param name="tracks">The recording's tracks; their clocks move on by the fragment's samples.</param>
+    /// <param name="hasVideo">Whether the recording has a video track (else every fragment starts with a keyframe).</param>
+    /// <param name="sink">Where the fragment, its fields and its frames are reported.</param>
+    public static void Read(ReadOnlySpan<byte> moof, long offset, long bodyOffset, Mp4Track[] tracks, bool hasVideo, IContainerSink sink)
     {
         // The first pass validates the whole moof and finds the fragment's facts before anything is reported, so the
         // fragment event comes first and a bad box never leaves half a fragment's frames reported.
         var startMs = long.MaxValue;
         var firstVideo = FirstVideoUnknown;
-        Walk(moof, tracks, sink: null, ref startMs, ref firstVideo);
+        Walk(moof, bodyOffset, tracks, sink: null, ref startMs, ref firstVideo);
 
         sink.OnFragment(offset, hasVideo ? firstVideo == FirstVideoSync : true, startMs == long.MaxValue ? 0 : startMs);
-        Walk(moof, tracks, sink, ref startMs, ref firstVideo);
+        Walk(moof, bodyOffset, tracks, sink, ref startMs, ref firstVideo);
     }
 
-    private static void Walk(ReadOnlySpan<byte> moof, Mp4Track[] tracks, IContainerSink? sink, ref long startMs, ref int firstVideo)
+    private static void Walk(ReadOnlySpan<byte> moof, long bodyOffset, Mp4Track[] tracks, IContainerSink? sink, ref long startMs, ref int firstVideo)
     {
         var samples = 0;
         var offset = 0;
         while (offset < moof.Length)
         {
-            if (Mp4Box.Read(moof, ref offset, out var traf) == Mp4Types.Traf)
+            var type = Mp4Box.Read(moof, ref offset, out var body);
+            var at = bodyOffset + offset - body.Length;
+            if (type == Mp4Types.Traf)
             {
-                WalkTraf(traf, tracks, sink, ref startMs, ref firstVideo, ref samples);
+                WalkTraf(body, at, tracks, sink, ref startMs, ref firstVideo, ref samples);
+            }
+            else if (type == Mp4Types.Mfhd)
+            {
+                var sequence = Mp4Box.ReadUInt32(body, 4, type);
+                sink?.OnFragmentField(at + 4, FragmentField.SequenceNumber, 0, sequence);
             }
         }
     }
 
-    private static void WalkTraf(ReadOnlySpan<byte> traf, Mp4Track[] tracks, IContainerSink? sink, ref long startMs, ref int firstVideo, ref int samples)
+    private static void WalkTraf(
+        ReadOnlySpan<byte> traf, long trafOffset, Mp4Track[] tracks, IContainerSink? sink, ref long startMs, ref int firstVideo, ref int samples)
     {
         Mp4Track? track = null;
         uint defaultDuration = 0;
@@ -63,19 +77,21 @@ internal static class Mp4FragmentParser
         while (offset < traf.Length)
         {
             var type = Mp4Box.Read(traf, ref offset, out var body);
+            var at = trafOffset + offset - body.Length;
             switch (type)
             {
                 case Mp4Types.Tfhd when track is null:
                     track = ReadTfhd(body, tracks, out defaultDuration, out defaultFlags);
+                    sink?.OnFragmentField(at + 4, FragmentField.TrackId, track.Number, track.Number);
                     break;
                 case Mp4Types.Tfhd:
                     throw new MediaFormatException("traf with two tfhd");
                 case Mp4Types.Tfdt when track is null || started:
                     throw new MediaFormatException("tfdt out of order");
                 case Mp4Types.Tfdt:
-                    baseTime = body.IsEmpty || body[0] != 1
-                        ? Mp4Box.ReadUInt32(body, 4, type)
-                        : (long)Mp4Box.ReadUInt64(body, 4, type);
+                    var wide = !body.IsEmpty && body[0] == 1;
+                    baseTime = wide ? (long)Math.Min(Mp4Box.ReadUInt64(body, 4, type), long.MaxValue) : Mp4Box.ReadUInt32(body, 4, type);
+                    sink?.OnFragmentField(at + 4, wide ? FragmentField.DecodeTime64 : FragmentField.DecodeTime32, track.Number, baseTime.Value);
                     break;
                 case Mp4Types.Trun when track is null:
                     throw new MediaFormatException("trun before tfhd");

@@ -65,6 +65,16 @@ internal static class Mp4MovieParser
             }
         }
 
+        for (var i = 0; i < infoList.Count; i++)
+        {
+            infoList[i] = infoList[i] with
+            {
+                Timescale = trackList[i].Timescale,
+                DefaultSampleDuration = trackList[i].DefaultDuration,
+                DefaultSampleFlags = trackList[i].DefaultFlags,
+            };
+        }
+
         infos = [.. infoList];
         tracks = [.. trackList];
     }

@@ -25,14 +25,18 @@ internal sealed class Mp4StreamReader(ReaderState state)
     private bool _hasVideo;
     private Mp4Track[] _tracks = [];
 
-    /// <summary>Forgets the current recording; a header may already be pending (a switch from Matroska).</summary>
-    /// <summary>True between two elements: no header half read, no payload in progress.</summary>
-    public bool AtBoundary(PendingBuffer pending) => _phase == ReadPhase.Header && pending.Length == 0;
+    // A moof and the mdat after it are one unit: its samples point into that mdat, so a decoder handed the moof must
+    // get the whole mdat too. The boundary after the moof is therefore not a place a recording may be cut.
+    private bool _fragmentOpen;
 
+    /// <summary>True between two units: no header half read, no payload in progress, no moof waiting for its mdat.</summary>
+    public bool AtBoundary(PendingBuffer pending) => _phase == ReadPhase.Header && pending.Length == 0 && !_fragmentOpen;
+
+    /// <summary>Forgets the current recording; a header may already be pending (a switch from Matroska).</summary>
     public void Reset()
     {
         _phase = ReadPhase.Header;
-        _ftypSeen = _initComplete = _hasVideo = false;
+        _ftypSeen = _initComplete = _hasVideo = _fragmentOpen = false;
         _tracks = [];
     }
 
@@ -45,7 +49,7 @@ internal sealed class Mp4StreamReader(ReaderState state)
             switch (_phase)
             {
                 case ReadPhase.Header:
-                    if (state.Pending.Length == 0)
+                    if (state.Pending.Length == 0 && !_fragmentOpen)
                     {
                         state.LastBoundary = state.Position;
                     }
@@ -65,6 +69,7 @@ internal sealed class Mp4StreamReader(ReaderState state)
                     }
 
                     _phase = ReadPhase.Header;
+                    _fragmentOpen = false;
                     break;
 
                 case ReadPhase.Collect:
@@ -202,7 +207,8 @@ internal sealed class Mp4StreamReader(ReaderState state)
                 state.CompleteInit(state.Position, infos);
                 break;
             case Mp4Types.Moof:
-                Mp4FragmentParser.Read(body, _collectStart, _tracks, _hasVideo, state.Sink);
+                Mp4FragmentParser.Read(body, _collectStart, state.Position - body.Length, _tracks, _hasVideo, state.Sink);
+                _fragmentOpen = true;
                 break;
             default:
                 throw new InvalidOperationException($"box '{Mp4Types.Format(_collectType)}' is not collected");

@@ -31,6 +31,7 @@ internal static class Mp4Types
     public const uint Mvex = 0x6d766578;
     public const uint Trex = 0x74726578;
 
+    public const uint Mfhd = 0x6d666864;
     public const uint Traf = 0x74726166;
     public const uint Tfhd = 0x74666864;
     public const uint Tfdt = 0x74666474;
