@@ -156,6 +156,59 @@ public sealed class MediaPipelineTests : IAsyncLifetime
         Assert.True(Math.Abs(videoEnd - audioEnd) <= 0.040, $"video ends at {videoEnd:0.000} s, audio at {audioEnd:0.000} s");
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task A_webm_h264_restart_whose_parameter_sets_differ_continues_in_the_same_ffmpeg_and_its_sps_reaches_hls()
+    {
+        // Chrome writes H.264 in Matroska as Annex B with SPS and PPS before every keyframe and no CodecPrivate, so a
+        // new recording's parameter sets travel with its frames. B here has another level_idc in every SPS.
+        var a = MediaCapture.Load("h264-opus-restart/a");
+        var b = MediaCapture.Load("h264-opus-restart/b");
+        var changed = b.Bytes.ToArray();
+        ReadOnlySpan<byte> sps = [0x00, 0x00, 0x00, 0x01, 0x67, 0x42, 0xC0, 0x20];
+        var patched = 0;
+        for (var at = changed.AsSpan().IndexOf(sps); at >= 0; at = NextIndex(changed, sps, at + 1))
+        {
+            changed[at + 7] = 0x1F;
+            patched++;
+        }
+
+        Assert.Equal(10, patched);
+        var (grain, hash) = await StreamFactory.CreateAsync(_cluster.Client, [new OutputSpec(OutputType.Hls, Record: true)]);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var offset = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, a.Chunks());
+        var pid = (await grain.GetSessionAsync(session.SessionId!))!.Ffmpeg.Pid;
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        await StreamFactory.WriteAllAsync(grain, session.Epoch, offset, Chunks(changed, b.ChunkSizes));
+        var live = (await grain.GetSessionAsync(session.SessionId!))!;
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        await FinalisedAsync(session.SessionId!);
+
+        Assert.Equal((pid, 0), (live.Ffmpeg.Pid, live.Ffmpeg.Restarts));
+        var playlist = Playlist(session.SessionId!);
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY", await File.ReadAllTextAsync(playlist), StringComparison.Ordinal);
+        Assert.Equal("", await MediaProbe.DecodeErrorsAsync(playlist));
+        Assert.Equal(400, (await MediaProbe.FrameTimesAsync(playlist, "v")).Count);
+        var segments = Directory.GetFiles(Path.GetDirectoryName(playlist)!, "*.ts").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal("32", await MediaProbe.VideoLevelAsync(segments[0]));
+        Assert.Equal("31", await MediaProbe.VideoLevelAsync(segments[^1]));
+    }
+
+    private static int NextIndex(byte[] bytes, ReadOnlySpan<byte> value, int from)
+    {
+        var next = bytes.AsSpan(from).IndexOf(value);
+        return next < 0 ? -1 : from + next;
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Chunks(byte[] bytes, IReadOnlyList<int> sizes)
+    {
+        var offset = 0;
+        foreach (var size in sizes)
+        {
+            yield return bytes.AsMemory(offset, size);
+            offset += size;
+        }
+    }
+
     [Theory(Timeout = 180_000)]
     [InlineData("h264-opus-cut")]
     [InlineData("vp8-opus-cut")]

@@ -16,6 +16,11 @@ public static class MediaProbe
             .Select(l => double.Parse(l.TrimEnd(','), CultureInfo.InvariantCulture))];
     }
 
+    /// <summary>The H.264 level_idc (e.g. "32" for 3.2) of the first video stream, as ffprobe reads it.</summary>
+    public static async Task<string> VideoLevelAsync(string input) =>
+        (await RunAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=level", "-of", "csv=p=0", input]))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+
     /// <summary>The MD5 of every decoded video frame, in order.</summary>
     public static async Task<IReadOnlyList<string>> VideoFrameHashesAsync(string input)
     {
