@@ -21,6 +21,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   if [[ "${args[$i]}" == --urls=* ]]; then url="${args[$i]#--urls=}"; fi
 done
 if [[ -n "${ASPNETCORE_URLS:-}" ]]; then args+=(--urls "$ASPNETCORE_URLS"); fi
+# Prometheus' /metrics on a port of its own, never on the public one (LiveStream:Gateway:MetricsUrl to change it).
+metrics="http://127.0.0.1:9464"
+for arg in "${args[@]}"; do
+  if [[ "$arg" == --LiveStream:Gateway:MetricsUrl* ]]; then metrics=""; fi
+done
+if [[ -n "$metrics" && -z "${LiveStream__Gateway__MetricsUrl:-}" ]]; then args+=("--LiveStream:Gateway:MetricsUrl=$metrics"); fi
 
-echo "LiveStream gateway: $url (ingest: ${url/http/ws}/stream/live/{streamKey}, API: $url/api/streams)"
+echo "LiveStream gateway: $url (ingest: ${url/http/ws}/stream/live/{streamKey}, API: $url/api/streams${metrics:+, metrics: $metrics/metrics})"
 exec dotnet src/Gateway/bin/Release/net10.0/LiveStream.Gateway.dll --LiveStream:DataPath="${LIVESTREAM_DATA:-$PWD/data}" "${args[@]}"

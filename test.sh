@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need (ffmpeg, redis-server, chromium) when missing; each test suite starts and
+# Runs every test. Installs what the tests need (ffmpeg, redis-server, chromium, prometheus) when missing; each test suite starts and
 # stops its own processes on loopback ports it chooses. Ends with a plain line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,6 +8,8 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The monitoring test evaluates the Grafana dashboard's queries in a real Prometheus.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # The browser end-to-end tests drive Chromium over the DevTools protocol: LIVESTREAM_CHROMIUM, else chromium or
 # chromium-browser on PATH, else Debian's package is installed.
 if [[ -z "${LIVESTREAM_CHROMIUM:-}" ]]; then

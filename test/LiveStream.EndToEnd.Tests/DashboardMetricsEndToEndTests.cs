@@ -21,7 +21,7 @@ public sealed class DashboardMetricsEndToEndTests(LiveStreamProcesses cluster, I
         var wanted = PromQl.DashboardExpressions(dashboard).SelectMany(PromQl.MetricNames).ToHashSet(StringComparer.Ordinal);
         Assert.Contains("livestream_ingest_bytes_total", wanted);
 
-        await RunSessionAsync();
+        await DashboardSession.RunAsync(cluster);
 
         // The exporter caches a scrape for a moment: poll until every name shows, then report what is still missing.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -30,7 +30,7 @@ public sealed class DashboardMetricsEndToEndTests(LiveStreamProcesses cluster, I
         do
         {
             var served = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var process in new[] { cluster.SiloUrl, cluster.GatewayUrl })
+            foreach (var process in new[] { cluster.SiloUrl, cluster.GatewayMetricsUrl })
             {
                 served.UnionWith(PromQl.ScrapedNames(await http.GetStringAsync(new Uri(process, "/metrics"))));
             }
@@ -48,12 +48,18 @@ public sealed class DashboardMetricsEndToEndTests(LiveStreamProcesses cluster, I
         output.WriteLine($"dashboard queries {wanted.Count} metrics: {string.Join(", ", wanted.Order(StringComparer.Ordinal))}");
         Assert.True(missing.Count == 0, $"the dashboard queries metrics no process serves: {string.Join(", ", missing)}");
     }
+}
+
+/// <summary>What the dashboard tests make the processes count.</summary>
+internal static class DashboardSession
+{
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// One session that does everything the dashboard counts: ingest with HLS (FFmpeg), FFmpeg killed and restarted,
     /// the publisher lost (disconnected, then a reconnect), a second publisher taking over, an end.
     /// </summary>
-    private async Task RunSessionAsync()
+    public static async Task RunAsync(LiveStreamProcesses cluster)
     {
         var capture = MediaCapture.Load("h264-opus-mkv");
         var half = capture.Bytes.Length / 2;

@@ -27,6 +27,9 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
 
     public Uri GatewayUrl { get; private set; } = null!;
 
+    /// <summary>The gateway's metrics listener (<c>LiveStream:Gateway:MetricsUrl</c>): its public port serves no <c>/metrics</c>.</summary>
+    public Uri GatewayMetricsUrl { get; private set; } = null!;
+
     public HttpClient Api { get; private set; } = null!;
 
     public ManagedProcess Silo { get; private set; } = null!;
@@ -80,7 +83,8 @@ public sealed class LiveStreamProcesses : IAsyncLifetime
         await WaitReadyAsync(Silo, new Uri(SiloUrl, "/health/ready"));
 
         GatewayUrl = new Uri($"http://127.0.0.1:{gatewayHttp}");
-        Gateway = await StartGatewayAsync("gateway", GatewayUrl, _shared);
+        GatewayMetricsUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        Gateway = await StartGatewayAsync("gateway", GatewayUrl, [.. _shared, $"--LiveStream:Gateway:MetricsUrl={GatewayMetricsUrl.ToString().TrimEnd('/')}"]);
         Gateway2Url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
         Gateway2 = await StartGatewayAsync("gateway2", Gateway2Url, _shared);
 

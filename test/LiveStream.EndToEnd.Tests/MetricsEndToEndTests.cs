@@ -32,7 +32,18 @@ public sealed class MetricsEndToEndTests(LiveStreamProcesses cluster)
         Assert.Contains("\norleans_", silo, StringComparison.Ordinal);
         Assert.DoesNotContain(stream.Key, silo, StringComparison.Ordinal);
 
-        using var gateway = await http.GetAsync(new Uri(cluster.GatewayUrl, "/metrics"));
+        // The public port serves no metrics; the gateway's metrics listener serves nothing else.
+        using (var onPublicPort = await http.GetAsync(new Uri(cluster.GatewayUrl, "/metrics")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, onPublicPort.StatusCode);
+        }
+
+        using (var apiOnMetricsPort = await http.GetAsync(new Uri(cluster.GatewayMetricsUrl, "/api/streams")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, apiOnMetricsPort.StatusCode);
+        }
+
+        using var gateway = await http.GetAsync(new Uri(cluster.GatewayMetricsUrl, "/metrics"));
         Assert.True(gateway.IsSuccessStatusCode);
         Assert.StartsWith("text/plain", gateway.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
         var gatewayText = await gateway.Content.ReadAsStringAsync();
@@ -54,7 +65,7 @@ public sealed class MetricsEndToEndTests(LiveStreamProcesses cluster)
         {
             // Two scrapes while live, 6 s apart, with the capture sent as the browser recorded it.
             await publisher.PublishAtPaceAsync(capture, [8_000, 14_000], async _ =>
-                scrapes.Add((await ScrapeAsync(http, cluster.SiloUrl), await ScrapeAsync(http, cluster.GatewayUrl))));
+                scrapes.Add((await ScrapeAsync(http, cluster.SiloUrl), await ScrapeAsync(http, cluster.GatewayMetricsUrl))));
             await publisher.WaitForAckAsync(capture.Bytes.Length, TimeSpan.FromSeconds(60));
             await publisher.EndAsync();
         }

@@ -33,6 +33,10 @@ public sealed partial class MonitoringFilesTests
         Assert.Equal(["otlp"], pipelines.Get("metrics").Get("receivers").Items().Select(i => i.Text()));
         Assert.Equal(["prometheus"], pipelines.Get("metrics").Get("exporters").Items().Select(i => i.Text()));
         Assert.Contains("debug", pipelines.Get("traces").Get("exporters").Items().Select(i => i.Text()));
+
+        // The processes export logs over OTLP too (UseOtlpExporter): without a logs pipeline the collector refuses them.
+        Assert.Equal(["otlp"], pipelines.Get("logs").Get("receivers").Items().Select(i => i.Text()));
+        Assert.NotEmpty(pipelines.Get("logs").Get("exporters").Items());
         Assert.All(pipelines.Entries(), pipeline =>
         {
             foreach (var kind in new[] { "receivers", "processors", "exporters" })
@@ -71,10 +75,11 @@ public sealed partial class MonitoringFilesTests
         Assert.Equal("/etc/prometheus/prometheus.yaml", MountTarget(Services.Get("prometheus"), "./monitoring/prometheus.yaml"));
         Assert.Contains("--config.file=/etc/prometheus/prometheus.yaml", Services.Get("prometheus").Get("command").Items().Select(c => c.Text()));
 
-        // Each process's service name and the port its /metrics is served on (the one its healthcheck uses).
+        // Each process's service name and the port its /metrics is served on: a gateway's metrics listener, which is
+        // not its public port; a silo's HTTP port (the one its healthcheck uses), which is not published.
         static HashSet<string> Expected(string dockerfile) =>
             LiveStreamServices().Where(s => s.Node.Get("build").Text("dockerfile") == $"deploy/{dockerfile}")
-                .Select(s => $"{s.Name}:{HealthPort(s.Node)}").ToHashSet();
+                .Select(s => $"{s.Name}:{MetricsPort(s.Node)}").ToHashSet();
     }
 
     [Fact]
@@ -111,6 +116,11 @@ public sealed partial class MonitoringFilesTests
         {
             Assert.NotEmpty(PromQl.MetricNames(e));
             Assert.All(JobSelector().Matches(e), m => Assert.Contains(m.Groups[1].Value, jobs));
+
+            // Every series selector names its job: the collector re-exports the same names under job otel-collector.
+            Assert.All(PromQl.MetricNames(e), name => Assert.All(
+                Regex.Matches(e, $@"\b{Regex.Escape(name)}\b(\{{[^}}]*\}})?"),
+                use => Assert.Contains("job=\"livestream-", use.Value, StringComparison.Ordinal)));
         });
     }
 
@@ -134,9 +144,23 @@ public sealed partial class MonitoringFilesTests
     private static HashSet<string> Targets(YamlNode job) =>
         job.Get("static_configs").Items().SelectMany(c => c.Get("targets").Items()).Select(t => t.Text()).ToHashSet();
 
-    /// <summary>The port of the service's healthcheck URL: its HTTP port, which also serves /metrics.</summary>
-    private static int HealthPort(YamlNode service) =>
-        new Uri(service.Get("healthcheck").Get("test").Items().Last().Text()).Port;
+    /// <summary>
+    /// Where the service serves /metrics: the gateway's <c>LiveStream__Gateway__MetricsUrl</c>, which must not be a
+    /// published port, else the service's HTTP port (its healthcheck's).
+    /// </summary>
+    private static int MetricsPort(YamlNode service)
+    {
+        var health = new Uri(service.Get("healthcheck").Get("test").Items().Last().Text()).Port;
+        if (service.Get("environment").Find("LiveStream__Gateway__MetricsUrl") is not { } metricsUrl)
+        {
+            return health;
+        }
+
+        var port = new Uri(metricsUrl.Text()).Port;
+        Assert.NotEqual(health, port);
+        Assert.DoesNotContain(service.Find("ports")?.Items().Select(p => p.Text()) ?? [], p => p.EndsWith($":{port}", StringComparison.Ordinal));
+        return port;
+    }
 
     /// <summary>Where the service mounts <paramref name="source"/> (relative to deploy/), which must exist.</summary>
     private static string MountTarget(YamlNode service, string source)

@@ -30,6 +30,7 @@ public static class GatewayHostingExtensions
     {
         var services = builder.Services;
         services.AddOptions<GatewayHostingOptions>().BindConfiguration(GatewayHostingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayHostingOptions>, GatewayHostingOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton<IValidateOptions<LiveStreamOptions>, AdminTokenValidator>();
@@ -74,6 +75,13 @@ public static class GatewayHostingExtensions
             new LoggerFilterRule(null, RedactedRequestLogging.HostingDiagnosticsCategory, LogLevel.Warning, null)));
 
         var gateway = builder.Configuration.GetSection(GatewayHostingOptions.Section).Get<GatewayHostingOptions>() ?? new();
+        if (!string.IsNullOrWhiteSpace(gateway.MetricsUrl))
+        {
+            // One more listener, for /metrics only (the endpoint requires its port).
+            var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
+            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.IsNullOrWhiteSpace(urls) ? gateway.MetricsUrl : $"{urls};{gateway.MetricsUrl}");
+        }
+
         if (gateway.HostSilo)
         {
             builder.AddLiveStreamSilo();
@@ -97,6 +105,17 @@ public static class GatewayHostingExtensions
     /// <summary>Maps every gateway endpoint.</summary>
     public static WebApplication MapLiveStreamGateway(this WebApplication app)
     {
+        var metricsPort = app.Services.GetRequiredService<IOptions<GatewayHostingOptions>>().Value.MetricsPort;
+        if (metricsPort is { } port)
+        {
+            // The metrics listener serves /metrics and health only: nothing of the public surface.
+            app.Use((context, next) =>
+                context.Connection.LocalPort == port && !context.Request.Path.StartsWithSegments(TelemetryExtensions.MetricsPath)
+                    && !context.Request.Path.StartsWithSegments("/health")
+                    ? Results.NotFound().ExecuteAsync(context)
+                    : next(context));
+        }
+
         app.UseForwardedHeaders();
         app.UseMiddleware<RedactedRequestLogging>();
         app.UseWebSockets();
@@ -111,7 +130,11 @@ public static class GatewayHostingExtensions
         }
 
         app.MapLiveStreamHealth();
-        app.MapLiveStreamMetrics();
+        if (metricsPort is { } onlyOn)
+        {
+            app.MapLiveStreamMetrics($"*:{onlyOn}");
+        }
+
         app.MapStreamIngest();
         app.MapStreamsApi();
         app.MapOperationsApi();

@@ -102,3 +102,34 @@ internal sealed class AdminTokenValidator(IOptions<GatewayHostingOptions> gatewa
             ? ValidateOptionsResult.Fail("LiveStream:AdminToken must be set on a gateway that does not host a silo (LiveStream:Gateway:HostSilo=false).")
             : ValidateOptionsResult.Success;
 }
+
+/// <summary>Validates <see cref="GatewayHostingOptions"/>: the metrics listener is an http URL with a port of its own.</summary>
+internal sealed class GatewayHostingOptionsValidator(Microsoft.Extensions.Configuration.IConfiguration configuration) : IValidateOptions<GatewayHostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayHostingOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.MetricsUrl))
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (!Uri.TryCreate(options.MetricsUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")
+            || url.AbsolutePath != "/" || !options.MetricsUrl.Contains($":{url.Port}", StringComparison.Ordinal))
+        {
+            return ValidateOptionsResult.Fail(
+                $"LiveStream:Gateway:MetricsUrl must be an http URL with a port and no path, such as http://0.0.0.0:9464 (it is '{options.MetricsUrl}').");
+        }
+
+        // The metrics listener itself was appended to the server URLs at start-up.
+        foreach (var publicUrl in (configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(u => u != options.MetricsUrl.Trim()))
+        {
+            if (Uri.TryCreate(publicUrl.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var other) && other.Port == url.Port)
+            {
+                return ValidateOptionsResult.Fail($"LiveStream:Gateway:MetricsUrl must use another port than the public URL {publicUrl}, or the public port would serve /metrics.");
+            }
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

@@ -36,10 +36,18 @@ public static class TelemetryExtensions
         return builder;
     }
 
-    /// <summary>Maps the Prometheus scrape endpoint, <c>/metrics</c>.</summary>
-    public static IEndpointRouteBuilder MapLiveStreamMetrics(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps the Prometheus scrape endpoint, <c>/metrics</c>; with <paramref name="hosts"/> (such as <c>*:9464</c>) only
+    /// requests to those hosts and ports reach it.
+    /// </summary>
+    public static IEndpointRouteBuilder MapLiveStreamMetrics(this IEndpointRouteBuilder endpoints, params string[] hosts)
     {
-        endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        var endpoint = endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        if (hosts.Length > 0)
+        {
+            endpoint.RequireHost(hosts);
+        }
+
         return endpoints;
     }
 
