@@ -24,11 +24,10 @@ public sealed class DeployFilesTests
     private static readonly Dockerfile SiloImage = Dockerfile.Load(Path.Combine(DeployFolder, "Dockerfile.silo"));
     private static readonly Dockerfile GatewayImage = Dockerfile.Load(Path.Combine(DeployFolder, "Dockerfile.gateway"));
 
-    private static readonly YamlNode ComposeServices = YamlNodes.LoadDocuments(Path.Combine(DeployFolder, "compose.yaml")).Single().Get("services");
+    /// <summary>The Redis connection string of the Kubernetes silos and gateways, the password's stand-in expanded.</summary>
+    private static readonly string RedisWithPassword = $"redis:6379,password={KubernetesManifests.SecretStandIn("livestream-redis", "password")}";
 
-    private static readonly Lazy<IReadOnlyList<object>> Manifests = new(() => KubernetesManifestFiles()
-        .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), strict: true))
-        .ToList());
+    private static readonly YamlNode ComposeServices = YamlNodes.LoadDocuments(Path.Combine(DeployFolder, "compose.yaml")).Single().Get("services");
 
     [Fact]
     public void Every_yaml_file_under_deploy_parses()
@@ -43,8 +42,8 @@ public sealed class DeployFilesTests
         Assert.All(files, f => Assert.NotEmpty(YamlNodes.LoadDocuments(f)));
 
         // Strict: a misspelt or misplaced field of a Kubernetes object fails here, not at kubectl apply.
-        Assert.Equal(10, Manifests.Value.Count);
-        Assert.All(Manifests.Value, m =>
+        Assert.Equal(16, KubernetesManifests.All.Count);
+        Assert.All(KubernetesManifests.All, m =>
         {
             var metadata = ((IKubernetesObject<V1ObjectMeta>)m).Metadata;
             Assert.False(string.IsNullOrEmpty(metadata.Name));
@@ -110,12 +109,13 @@ public sealed class DeployFilesTests
     }
 
     [Fact]
-    public void The_gateway_image_exposes_8080_and_listens_on_every_address()
+    public void The_gateway_image_exposes_8080_and_its_metrics_port_and_listens_on_every_address()
     {
         var gateway = ProcessConfiguration.For("Gateway", GatewayImage.Runtime.Environment);
 
         Assert.Equal("http://0.0.0.0:8080", gateway["urls"]);
-        Assert.Equal(new HashSet<int> { 8080 }, GatewayImage.Runtime.ExposedPorts);
+        Assert.Equal("http://0.0.0.0:9464", gateway.Bind<GatewayHostingOptions>(GatewayHostingOptions.Section).MetricsUrl);
+        Assert.Equal(new HashSet<int> { 8080, 9464 }, GatewayImage.Runtime.ExposedPorts);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class DeployFilesTests
             ("Dockerfile.gateway", GatewayImage.Runtime.Environment),
         };
         sources.AddRange(ComposeServices.Entries().Where(s => s.Value.Find("build") is not null).Select(s => ($"compose.yaml {s.Key}", (IReadOnlyDictionary<string, string?>)ComposeEnvironment(s.Value))));
-        sources.AddRange(Manifests.Value.OfType<V1Deployment>().Select(d => ($"k8s {d.Metadata.Name}", (IReadOnlyDictionary<string, string?>)ContainerEnvironment(Container(d)))));
+        sources.AddRange(KubernetesManifests.All.OfType<V1Deployment>().Select(d => ($"k8s {d.Metadata.Name}", (IReadOnlyDictionary<string, string?>)KubernetesManifests.Environment(Container(d)))));
 
         Assert.Equal(8, sources.Count);
         Assert.All(sources, s => ProcessConfiguration.AssertNamesRealOptions(s.Source, s.Environment));
@@ -189,8 +189,11 @@ public sealed class DeployFilesTests
         {
             Assert.False(g.Configuration.Bind<GatewayHostingOptions>(GatewayHostingOptions.Section).HostSilo);
             Assert.Matches(@"^\$\{LIVESTREAM_ADMIN_TOKEN:\?[^}]+\}$", g.Configuration.Bind<LiveStreamOptions>(LiveStreamOptions.Section).AdminToken);
-            Assert.Equal(GatewayImage.Runtime.ExposedPorts.Single(), g.PublishedPorts.Single().Container);
+            Assert.Contains(g.PublishedPorts.Single().Container, GatewayImage.Runtime.ExposedPorts);
             Assert.Equal(g.Configuration.ListeningPort(), g.PublishedPorts.Single().Container);
+
+            // The metrics listener is reached on the cluster network only.
+            Assert.NotEqual(g.PublishedPorts.Single().Container, g.Configuration.Bind<GatewayHostingOptions>(GatewayHostingOptions.Section).MetricsPort);
         });
     }
 
@@ -215,9 +218,9 @@ public sealed class DeployFilesTests
         var deployment = Deployment("livestream-silo");
         var container = Container(deployment);
         var labels = deployment.Spec.Template.Metadata.Labels;
-        var silo = ProcessConfiguration.For("Silo", Merge(SiloImage.Runtime.Environment, ContainerEnvironment(container)));
+        var silo = ProcessConfiguration.For("Silo", Merge(SiloImage.Runtime.Environment, KubernetesManifests.Environment(container)));
         var cluster = silo.Bind<ClusterHostingOptions>(ClusterHostingOptions.Section);
-        var gateway = ProcessConfiguration.For("Gateway", Merge(GatewayImage.Runtime.Environment, ContainerEnvironment(Container(Deployment("livestream-gateway")))))
+        var gateway = ProcessConfiguration.For("Gateway", Merge(GatewayImage.Runtime.Environment, KubernetesManifests.Environment(Container(Deployment("livestream-gateway")))))
             .Bind<ClusterHostingOptions>(ClusterHostingOptions.Section);
 
         Assert.Equal(2, deployment.Spec.Replicas);
@@ -233,24 +236,24 @@ public sealed class DeployFilesTests
         Assert.Equal("status.podIP", Env(container, KubernetesHostingOptions.PodIPEnvironmentVariable).ValueFrom.FieldRef.FieldPath);
 
         // Kubernetes hosting is used with Redis clustering only.
-        Assert.Equal("redis:6379", silo.GetConnectionString("Redis"));
+        Assert.Equal(RedisWithPassword, silo.GetConnectionString("Redis"));
         Assert.Equal(SiloImage.Runtime.ExposedPorts, container.Ports.Select(p => p.ContainerPort).ToHashSet());
         Assert.Equal(new HashSet<int> { silo.ListeningPort(), cluster.SiloPort, cluster.GatewayPort }, container.Ports.Select(p => p.ContainerPort).ToHashSet());
     }
 
     [Fact]
-    public void Kubernetes_silos_may_read_label_list_watch_and_delete_their_pods()
+    public void Kubernetes_silos_may_read_label_list_and_watch_their_pods_but_not_delete_them()
     {
         var deployment = Deployment("livestream-silo");
         var account = deployment.Spec.Template.Spec.ServiceAccountName;
-        var binding = Assert.Single(Manifests.Value.OfType<V1RoleBinding>(), b => b.Subjects.Any(s => s.Kind == "ServiceAccount" && s.Name == account && s.NamespaceProperty == "livestream"));
-        var role = Assert.Single(Manifests.Value.OfType<V1Role>(), r => r.Metadata.Name == binding.RoleRef.Name);
+        var binding = Assert.Single(KubernetesManifests.All.OfType<V1RoleBinding>(), b => b.Subjects.Any(s => s.Kind == "ServiceAccount" && s.Name == account && s.NamespaceProperty == "livestream"));
+        var role = Assert.Single(KubernetesManifests.All.OfType<V1Role>(), r => r.Metadata.Name == binding.RoleRef.Name);
         var pods = Assert.Single(role.Rules, r => r.Resources.Contains("pods"));
 
-        Assert.Contains(Manifests.Value.OfType<V1ServiceAccount>(), a => a.Metadata.Name == account);
+        Assert.Contains(KubernetesManifests.All.OfType<V1ServiceAccount>(), a => a.Metadata.Name == account);
         Assert.Equal("Role", binding.RoleRef.Kind);
         Assert.Equal([""], pods.ApiGroups);
-        Assert.Equal(new HashSet<string> { "get", "list", "watch", "patch", "delete" }, pods.Verbs.ToHashSet());
+        Assert.Equal(new HashSet<string> { "get", "list", "watch", "patch" }, pods.Verbs.ToHashSet());
     }
 
     [Fact]
@@ -258,17 +261,18 @@ public sealed class DeployFilesTests
     {
         var deployment = Deployment("livestream-gateway");
         var container = Container(deployment);
-        var gateway = ProcessConfiguration.For("Gateway", Merge(GatewayImage.Runtime.Environment, ContainerEnvironment(container)));
+        var gateway = ProcessConfiguration.For("Gateway", Merge(GatewayImage.Runtime.Environment, KubernetesManifests.Environment(container)));
         var token = Env(container, "LiveStream__AdminToken").ValueFrom.SecretKeyRef;
         var service = Service("livestream-gateway");
 
         Assert.Equal(2, deployment.Spec.Replicas);
         Assert.False(gateway.Bind<GatewayHostingOptions>(GatewayHostingOptions.Section).HostSilo);
-        Assert.Equal("redis:6379", gateway.GetConnectionString("Redis"));
+        Assert.Equal(RedisWithPassword, gateway.GetConnectionString("Redis"));
         Assert.Equal(("livestream-admin", "token"), (token.Name, token.Key));
-        Assert.Equal([8080], container.Ports.Select(p => p.ContainerPort));
+        Assert.Equal([("http", 8080), ("metrics", 9464)], container.Ports.Select(p => (p.Name, p.ContainerPort)));
         Assert.Equal(GatewayImage.Runtime.ExposedPorts, container.Ports.Select(p => p.ContainerPort).ToHashSet());
-        Assert.Equal(gateway.ListeningPort(), container.Ports.Single().ContainerPort);
+        Assert.Equal(gateway.ListeningPort(), container.Ports.Single(p => p.Name == "http").ContainerPort);
+        Assert.Equal(gateway.Bind<GatewayHostingOptions>(GatewayHostingOptions.Section).MetricsPort, container.Ports.Single(p => p.Name == "metrics").ContainerPort);
         Assert.Equal((8080, "8080"), (service.Spec.Ports.Single().Port, service.Spec.Ports.Single().TargetPort.Value));
         Assert.All(service.Spec.Selector, s => Assert.Equal(s.Value, deployment.Spec.Template.Metadata.Labels[s.Key]));
         Assert.False(deployment.Spec.Template.Spec.AutomountServiceAccountToken);
@@ -298,7 +302,7 @@ public sealed class DeployFilesTests
             Assert.True(pod.SecurityContext.RunAsNonRoot);
             return pod.Volumes.Single(v => v.Name == mount.Name).PersistentVolumeClaim.ClaimName;
         }).Distinct().ToList();
-        var claim = Assert.Single(Manifests.Value.OfType<V1PersistentVolumeClaim>(), c => c.Metadata.Name == Assert.Single(claims));
+        var claim = Assert.Single(KubernetesManifests.All.OfType<V1PersistentVolumeClaim>(), c => c.Metadata.Name == Assert.Single(claims));
 
         Assert.Equal(["ReadWriteMany"], claim.Spec.AccessModes);
     }
@@ -306,33 +310,26 @@ public sealed class DeployFilesTests
     [Fact]
     public void Kubernetes_redis_persists_its_append_only_file_behind_the_service_the_processes_use()
     {
-        var redis = Assert.Single(Manifests.Value.OfType<V1StatefulSet>());
+        var redis = Assert.Single(KubernetesManifests.All.OfType<V1StatefulSet>());
         var container = redis.Spec.Template.Spec.Containers.Single();
         var service = Service("redis");
         var template = Assert.Single(redis.Spec.VolumeClaimTemplates);
 
         Assert.StartsWith("redis:7", container.Image, StringComparison.Ordinal);
-        Assert.Equal(["--appendonly", "yes"], container.Args);
+        Assert.Equal("yes", container.Args[container.Args.IndexOf("--appendonly") + 1]);
         Assert.Equal("/data", container.VolumeMounts.Single(m => m.Name == template.Metadata.Name).MountPath);
         Assert.Equal((6379, "6379"), (service.Spec.Ports.Single().Port, service.Spec.Ports.Single().TargetPort.Value));
         Assert.Equal(6379, container.Ports.Single().ContainerPort);
         Assert.All(service.Spec.Selector, s => Assert.Equal(s.Value, redis.Spec.Template.Metadata.Labels[s.Key]));
     }
 
-    private static IEnumerable<string> KubernetesManifestFiles() =>
-        Directory.EnumerateFiles(KubernetesFolder, "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal);
+    private static V1Deployment Deployment(string name) => Assert.Single(KubernetesManifests.All.OfType<V1Deployment>(), d => d.Metadata.Name == name);
 
-    private static V1Deployment Deployment(string name) => Assert.Single(Manifests.Value.OfType<V1Deployment>(), d => d.Metadata.Name == name);
-
-    private static V1Service Service(string name) => Assert.Single(Manifests.Value.OfType<V1Service>(), s => s.Metadata.Name == name);
+    private static V1Service Service(string name) => Assert.Single(KubernetesManifests.All.OfType<V1Service>(), s => s.Metadata.Name == name);
 
     private static V1Container Container(V1Deployment deployment) => deployment.Spec.Template.Spec.Containers.Single();
 
     private static V1EnvVar Env(V1Container container, string name) => Assert.Single(container.Env, e => e.Name == name);
-
-    /// <summary>A container's variables; those from the downward API or a Secret get a stand-in value.</summary>
-    private static Dictionary<string, string?> ContainerEnvironment(V1Container container) =>
-        container.Env.ToDictionary(e => e.Name, e => (string?)(e.Value ?? $"from-{e.ValueFrom.FieldRef?.FieldPath ?? e.ValueFrom.SecretKeyRef.Name}"));
 
     private static Dictionary<string, string?> ComposeEnvironment(YamlNode service) =>
         service.Get("environment").Entries().ToDictionary(e => e.Key, e => (string?)e.Value.Text());

@@ -24,12 +24,16 @@ internal static class ProcessConfiguration
     ];
 
     /// <summary>
-    /// Variables that are not LiveStream options: the listening address, Orleans' Kubernetes hosting and
-    /// OpenTelemetry's (the OTLP endpoint turns the exporter on, see TelemetryExtensions; the SDK reads the service name).
+    /// Variables that are not LiveStream options: the listening address, Orleans' Kubernetes hosting,
+    /// OpenTelemetry's (the OTLP endpoint turns the exporter on, see TelemetryExtensions; the SDK reads the service name),
+    /// the .NET runtime's processor count (<c>Environment.ProcessorCount</c>, which admission capacity follows), and
+    /// the Redis password the Kubernetes manifests expand into <c>ConnectionStrings__Redis</c>.
     /// </summary>
     private static readonly string[] OtherVariables =
     [
         "URLS",
+        "DOTNET_PROCESSOR_COUNT",
+        "REDIS_PASSWORD",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_SERVICE_NAME",
         "ASPNETCORE_HTTP_PORTS",
