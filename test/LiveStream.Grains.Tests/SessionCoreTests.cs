@@ -75,6 +75,30 @@ public sealed class SessionCoreTests(FaultyClusterFixture fixture) : IClassFixtu
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_publisher_that_reconnects_is_told_to_resume_where_the_committed_bytes_end_never_before()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var chunks = MediaCapture.Load("audio-only-opus").Chunks().Take(2).ToList();
+        var acked = (await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, chunks[0]))).Committed;
+
+        // A chunk is committed but its offset not stored; then the tab is closed.
+        fixture.Faults.StateNames.Add("live");
+        fixture.Faults.Failing = true;
+        Assert.Equal(WriteOutcome.BufferFull, (await grain.WriteAsync(new ChunkWrite(session.Epoch, acked, chunks[1]))).Outcome);
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.Dropped, 1006);
+
+        // While the store refuses, a new tab is asked to retry: an offset before the committed bytes' end would make
+        // its new recording's first bytes look like a resend of the old one's.
+        var refused = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.Equal((false, CloseCodes.ClusterUnavailable), (refused.Accepted, refused.CloseCode));
+
+        fixture.Faults.Failing = false;
+        var resumed = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.Equal((true, session.SessionId, acked + chunks[1].Length), (resumed.Accepted, resumed.SessionId, resumed.ResumeFrom));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_failed_ffmpeg_launch_keeps_the_commit_and_is_retried_with_backoff_within_the_budget()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);

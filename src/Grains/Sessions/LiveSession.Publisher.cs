@@ -18,6 +18,21 @@ internal sealed partial class LiveSession
     /// </summary>
     public async Task<ConnectResult> ConnectAsync(ConnectRequest request)
     {
+        // The publisher resumes from the offset this answer names. A page that no longer holds those bytes sends a
+        // new recording from there, so the offset must be where the committed bytes end: bytes committed but not yet
+        // stored in the failover record would otherwise be taken for a resend and the new recording's first bytes
+        // dropped in their place. Store them first; when the store refuses, the publisher retries shortly.
+        if (Durable < Committed)
+        {
+            var stored = await AcknowledgeAsync();
+            if (stored.Outcome != WriteOutcome.Committed)
+            {
+                return ConnectResult.Refused(
+                    stored.CloseCode != 0 ? stored.CloseCode : CloseCodes.ClusterUnavailable,
+                    stored.Reason ?? "session not stored yet; retry shortly");
+            }
+        }
+
         var stream = _host.Stream;
         if (Record.State == SessionState.Active)
         {
