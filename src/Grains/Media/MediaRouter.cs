@@ -68,6 +68,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private long _resumeAt = -1;
     private long _recordingAt = -1;
     private bool _connectionBoundary;
+    private readonly byte[] _boundaryPrefix = new byte[8];
+    private int _boundaryPrefixLength;
     private bool _cutRecording;
 
     // Failover: the stream is picked up mid-fragment with the stored init segment. The reader re-reads the init,
@@ -129,14 +131,47 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         if (_connectionBoundary && !data.IsEmpty)
         {
-            _connectionBoundary = false;
-            if (!_reader.AtBoundary && StartsRecording(data))
+            if (_reader.AtBoundary)
             {
-                // A publisher that dropped mid-element restarted its recorder: the cut element is abandoned. Its bytes
-                // are still held back (FFmpeg gets whole elements only) and are dropped; only if FFmpeg already has
-                // part of it (an element too large to hold) can the new recording not be spliced.
-                AbandonCutElement();
-                _reader.AbandonCurrentElement();
+                _connectionBoundary = false;
+            }
+            else
+            {
+                // A new connection's first bytes, while an element is cut: they either start a new recording or go
+                // on with the cut element. Decide on a whole header prefix only (a recorder's first chunk can be a
+                // single byte), keeping up to 8 bytes aside meanwhile.
+                var prefixStart = _position - _boundaryPrefixLength;
+                var take = Math.Min(data.Length, _boundaryPrefix.Length - _boundaryPrefixLength);
+                data[..take].CopyTo(_boundaryPrefix.AsSpan(_boundaryPrefixLength));
+                var prefix = _boundaryPrefix.AsSpan(0, _boundaryPrefixLength + take);
+                if (prefix.Length < _boundaryPrefix.Length && data.Length == take && MayStartRecording(prefix))
+                {
+                    _boundaryPrefixLength = prefix.Length;
+                    _position += data.Length;
+                    return;
+                }
+
+                _connectionBoundary = false;
+                _boundaryPrefixLength = 0;
+                if (StartsRecording(prefix))
+                {
+                    // A publisher that dropped mid-element restarted its recorder: the cut element is abandoned. Its
+                    // bytes are still held back (FFmpeg gets whole elements only) and are dropped; only if FFmpeg
+                    // already has part of it (an element too large to hold) can the new recording not be spliced.
+                    AbandonCutElement();
+                    _reader.AbandonCurrentElement();
+                }
+
+                if (prefix.Length > take)
+                {
+                    // The bytes kept aside come first.
+                    _position = prefixStart;
+                    var whole = new byte[prefix.Length - take + data.Length];
+                    prefix[..^take].CopyTo(whole);
+                    data.CopyTo(whole.AsSpan(prefix.Length - take));
+                    Commit(whole, nowMs);
+                    return;
+                }
             }
         }
 
@@ -185,6 +220,16 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     /// <summary>Hands over whatever is still held back (the session is ending).</summary>
     public void Flush()
     {
+        if (_boundaryPrefixLength > 0)
+        {
+            // A connection's first bytes, too few to tell what they start: they go on as they are.
+            var prefix = _boundaryPrefix[.._boundaryPrefixLength];
+            _position -= prefix.Length;
+            _boundaryPrefixLength = 0;
+            _connectionBoundary = false;
+            Commit(prefix, _now);
+        }
+
         if (_mode == Mode.Splicing)
         {
             FeedSpliced(flush: true);
@@ -636,6 +681,11 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         var next = data[from..].IndexOf(value);
         return next < 0 ? -1 : from + next;
     }
+
+    /// <summary>Whether <paramref name="prefix"/> (shorter than 8 bytes) may still turn out to be an EBML header or an <c>ftyp</c> box.</summary>
+    private static bool MayStartRecording(ReadOnlySpan<byte> prefix) =>
+        ((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]).StartsWith(prefix[..Math.Min(prefix.Length, 4)])
+        || (prefix[0] == 0 && (prefix.Length <= 4 || "ftyp"u8.StartsWith(prefix[4..])));
 
     /// <summary>An EBML header or an MP4 <c>ftyp</c> box.</summary>
     private static bool StartsRecording(ReadOnlySpan<byte> data) =>

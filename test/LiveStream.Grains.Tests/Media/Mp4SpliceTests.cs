@@ -118,6 +118,33 @@ public sealed class Mp4SpliceTests
         }
     }
 
+    [Theory]
+    [InlineData("vp8-opus-restart", new byte[] { 0xA3 }, 1)]
+    [InlineData("vp8-opus-restart", new byte[] { 0xA3 }, 3)]
+    [InlineData("vp8-opus-restart", new byte[] { 0xA3, 0x40 }, 5)]
+    [InlineData("fmp4-avc1-opus-restart", new byte[] { 0x00, 0x00 }, 1)]
+    [InlineData("fmp4-avc1-opus-restart", new byte[] { 0x00, 0x00, 0x01 }, 7)]
+    public void A_new_connections_first_bytes_start_a_new_recording_even_when_they_come_a_few_at_a_time(string name, byte[] cut, int firstWrite)
+    {
+        // The old recording ends inside an element header; the new one's first chunk is tiny (Chromium's first
+        // dataavailable can hold a single byte of the EBML header).
+        var a = MediaCapture.Load(name + "/a");
+        var b = MediaCapture.Load(name + "/b");
+        var feed = new CapturingFeed();
+        using var router = new MediaRouter(feed);
+        Commit(router, a, atMs: 0);
+        router.Commit(cut, 9000);
+        router.NewConnection();
+        router.Commit(b.Bytes.AsSpan(0, firstWrite), 9500);
+        router.Commit(b.Bytes.AsSpan(firstWrite), 9600);
+        router.Flush();
+
+        Assert.Equal((1, 1), (feed.Starts, router.Splices));
+        var sink = Captures.ReadWhole([.. feed.Bytes]);
+        Assert.Single(sink.Recordings);
+        Assert.Equal(a.VideoFrames() + b.VideoFrames(), sink.Frames.Count(f => sink.Inits[0].Tracks.Single(t => t.Kind == TrackKind.Video).Number == f.Track));
+    }
+
     private static void Commit(MediaRouter router, MediaCapture capture, long atMs)
     {
         foreach (var chunk in capture.Chunks())
