@@ -49,6 +49,26 @@ public sealed class OpsPageEndToEndTests(LiveStreamProcesses cluster, ChromiumBr
         // The capture is about 400 kbit/s; the page's figure must be that order of magnitude, not bytes or kbit.
         Assert.InRange((await page.EvaluateAsync(bitrate)).GetDouble(), 50_000, 5_000_000);
 
+        // Charts of the last minutes: the session's bitrate and FPS as sparklines in its row, live sessions per silo
+        // as a line per silo. They grow with every refresh.
+        var spark = $"{row}?.querySelector('[data-field=bitrate] svg.spark')";
+        var fpsSpark = $"{row}?.querySelector('[data-field=fps] svg.spark')";
+        var siloLine = "document.querySelector('#silo-chart svg.chart g[data-series]')";
+        await page.WaitForAsync(
+            $"Number({spark}?.dataset.points ?? 0) >= 4 && {spark}.querySelectorAll('polyline').length >= 1 && Number({fpsSpark}?.dataset.points ?? 0) >= 2 && Number({siloLine}?.dataset.points ?? 0) >= 4",
+            Step,
+            "bitrate, FPS and sessions-per-silo charts with several points");
+        var points = (await page.EvaluateAsync($"Number({spark}.dataset.points)")).GetInt32();
+        await page.WaitForAsync($"Number({spark}.dataset.points) > {points}", Step, "the bitrate chart to grow on the next refreshes");
+        Assert.InRange(double.Parse((await page.EvaluateAsync($"{spark}.dataset.last")).GetString()!, CultureInfo.InvariantCulture), 50_000, 5_000_000);
+        Assert.True((await page.EvaluateAsync($"{spark}.querySelector('polyline').points.numberOfItems >= 2")).GetBoolean(), "the sparkline draws a line");
+        var lines = (await page.EvaluateAsync("document.querySelectorAll('#silo-chart svg.chart g[data-series]').length")).GetInt32();
+        var silos = (await page.EvaluateAsync("document.querySelectorAll('#members [data-field=status][data-state=active]').length")).GetInt32();
+        Assert.Equal(silos, lines);
+        Assert.True(
+            (await page.EvaluateAsync("[...document.querySelectorAll('#silo-chart g[data-series]')].reduce((n, g) => n + Number(g.dataset.last), 0) === document.querySelectorAll('#sessions tr[data-session-id]').length")).GetBoolean(),
+            "the silo chart's last values add up to the live sessions listed");
+
         var screenshot = Path.Combine(RepoPaths.Root, "test", "artifacts", $"ops-page-{DateTime.UtcNow:yyyyMMdd-HHmmss}.png");
         Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
         await File.WriteAllBytesAsync(screenshot, await page.CaptureScreenshotAsync());

@@ -1,6 +1,8 @@
 // The operations page: cluster members and live sessions, refreshed every second from GET /api/cluster and
-// GET /api/sessions. The admin token is asked for once, kept in sessionStorage (gone when the tab closes) and sent
-// only in the Authorization header, never in a URL.
+// GET /api/sessions, with charts of the last minutes (each session's ingest bitrate and FPS, sessions per silo) drawn
+// from what the page has seen since it opened. The admin token is asked for once, kept in sessionStorage (gone when
+// the tab closes) and sent only in the Authorization header, never in a URL.
+import { legend, lineChart, sparkline } from '/ops/charts.js';
 
 const TOKEN_KEY = 'livestream.adminToken';
 const REFRESH_MS = 1000;
@@ -8,6 +10,8 @@ const REQUEST_TIMEOUT_MS = 8000;
 // Bitrate computed from bytesIngested is averaged over this window: the recorder sends a chunk every 0.5-1 s, so a
 // single refresh interval would swing between zero and twice the real rate.
 const BITRATE_WINDOW_MS = 5000;
+// The charts show the last 5 minutes: at one refresh a second, at most 300 samples per series.
+const CHART_WINDOW_MS = 5 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,6 +20,7 @@ const ops = { refreshes: 0, lastError: null, bitrates: {} };
 window.ops = ops;
 
 const samples = new Map(); // sessionId -> [{ t, bytes }]
+const history = { sessions: new Map(), silos: new Map() }; // id -> { bitrate: [{ t, v }], fps: [{ t, v }] }; silo -> [{ t, v }]
 let timer = null;
 // Bumped when the token changes, so a refresh still in flight from before does not start a second loop.
 let generation = 0;
@@ -142,14 +147,18 @@ function render(cluster, list) {
     cell(row, session.state, { state: session.state, field: 'state' });
     cell(row, siloNames.get(session.silo) ?? session.silo, { title: session.silo ?? '', field: 'silo' });
     cell(row, duration(now - Date.parse(session.startedAt)), { className: 'num', field: 'uptime' });
+    const fps = typeof health?.fps === 'number' ? health.fps : null;
+    const charts = remember(history.sessions, session.id, now, { bitrate: bps, fps });
     const rate = cell(row, bps === null ? '–' : bits(bps), { className: 'num', field: 'bitrate' });
     rate.dataset.bps = bps === null ? '' : String(Math.round(bps));
     rate.dataset.source = typeof health?.ingestBitsPerSecond === 'number' ? 'health' : 'computed';
-    cell(row, typeof health?.fps === 'number' ? health.fps.toFixed(1) : '–', {
+    rate.append(sparkline(charts.bitrate, { windowMs: CHART_WINDOW_MS, now, label: 'ingest bitrate' }));
+    const frames = cell(row, fps === null ? '–' : fps.toFixed(1), {
       className: 'num',
       field: 'fps',
       title: health ? healthTitle(health) : 'no FFmpeg statistics',
     });
+    frames.append(sparkline(charts.fps, { windowMs: CHART_WINDOW_MS, now, label: 'FFmpeg frames per second' }));
     cell(row, String(session.reconnects ?? 0), { className: 'num', field: 'reconnects' });
     cell(row, String(session.ffmpeg?.restarts ?? 0), { className: 'num', title: session.ffmpeg?.lastError ?? '' });
     const outputs = cell(row, '', { field: 'outputs' });
@@ -166,6 +175,10 @@ function render(cluster, list) {
   for (const id of samples.keys()) {
     if (!seen.has(id)) { samples.delete(id); delete ops.bitrates[id]; }
   }
+  for (const id of history.sessions.keys()) {
+    if (!seen.has(id)) history.sessions.delete(id);
+  }
+  renderSiloChart(members, sessions, siloNames, now);
 
   $('no-sessions').hidden = sessions.length > 0;
   $('total-live').textContent = String(sessions.length);
@@ -176,6 +189,37 @@ function render(cluster, list) {
   const unanswered = Math.max(list.unanswered ?? 0, cluster.unanswered ?? 0);
   $('warning').hidden = unanswered === 0;
   $('warning').textContent = unanswered ? `${unanswered} stream(s) did not answer: the list may be missing sessions.` : '';
+}
+
+/** Appends this refresh's values to a series set (created on first use) and drops samples older than the window. */
+function remember(store, key, now, values) {
+  let series = store.get(key);
+  if (!series) {
+    series = Object.fromEntries(Object.keys(values).map((name) => [name, []]));
+    store.set(key, series);
+  }
+  for (const [name, v] of Object.entries(values)) {
+    const list = series[name];
+    list.push({ t: now, v });
+    while (list.length && list[0].t < now - CHART_WINDOW_MS) list.shift();
+  }
+  return series;
+}
+
+/** Live sessions per silo over the last minutes: one line per silo that is a member or has sessions. */
+function renderSiloChart(members, sessions, siloNames, now) {
+  const counts = new Map();
+  for (const member of members) if (member.status === 'active') counts.set(member.address, 0);
+  for (const session of sessions) if (session.silo) counts.set(session.silo, (counts.get(session.silo) ?? 0) + 1);
+  for (const [silo, count] of counts) remember(history.silos, silo, now, { sessions: count });
+  for (const [silo, series] of history.silos) {
+    if (!counts.has(silo)) remember(history.silos, silo, now, { sessions: null });
+    if (!series.sessions.some((s) => s.v !== null)) history.silos.delete(silo);
+  }
+  const series = new Map([...history.silos].map(([silo, s]) => [siloNames.get(silo) ?? silo, s.sessions]));
+  const chart = lineChart(series, { windowMs: CHART_WINDOW_MS, now });
+  chart.id = 'silo-sessions-chart';
+  $('silo-chart').replaceChildren(chart, legend([...series.keys()]));
 }
 
 /** The session's ingest bitrate: the silo's figure when it sends one, else measured from bytesIngested here. */
@@ -235,6 +279,8 @@ $('login').addEventListener('submit', (event) => {
 $('forget').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
   samples.clear();
+  history.sessions.clear();
+  history.silos.clear();
   showLogin();
 });
 
