@@ -15,18 +15,39 @@ public sealed class WebhookOptions
     /// <summary>How long one POST may take before it counts as failed. Default 10 s.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Delay before the first retry; it doubles after each failed attempt. Default 1 s.</summary>
+    /// <summary>Median delay before the first retry; it doubles after each failed attempt, with random jitter. Default 1 s.</summary>
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest delay between two attempts. Default 1 min.</summary>
+    /// <summary>Longest delay between two attempts, unless the receiver asks for a longer one with <c>Retry-After</c>. Default 1 min.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long an event is retried, from its first attempt, before it is given up. Default 10 min.</summary>
+    /// <summary>Attempts per event and receiver, the first one included; 1 never retries. Default 20.</summary>
+    public int MaxAttempts { get; set; } = 20;
+
+    /// <summary>How long an event is tried, from when the sender takes it off the queue, before it is given up. Default 10 min.</summary>
     public TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Deliveries waiting on this silo; when full, the oldest waiting one is dropped. Default 10000.</summary>
+    /// <summary>
+    /// Deliveries waiting for their first attempt on this silo; when full, the oldest waiting one is dropped. As many
+    /// again may be under way (in an attempt or waiting for a retry). Default 10000.
+    /// </summary>
     public int QueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Deliveries in flight at once on this silo (attempts and their retry waits). Default 32.</summary>
+    /// <summary>Webhook requests in flight at once on this silo. A delivery waiting for its retry holds none. Default 32.</summary>
     public int MaxConcurrentDeliveries { get; set; } = 32;
+
+    /// <summary>Webhook requests in flight at once to one receiver (scheme, host and port) on this silo. Default 8.</summary>
+    public int MaxConcurrentPerReceiver { get; set; } = 8;
+
+    /// <summary>Share of failed attempts to one receiver, within <see cref="CircuitSamplingDuration"/>, that opens its circuit. Default 0.5.</summary>
+    public double CircuitFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Attempts to one receiver within <see cref="CircuitSamplingDuration"/> before its circuit may open. Default 5.</summary>
+    public int CircuitMinimumThroughput { get; set; } = 5;
+
+    /// <summary>The window in which a receiver's failures are counted. Default 30 s.</summary>
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an open circuit sends nothing to its receiver before one trial request. Default 30 s.</summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -7,8 +7,7 @@ internal sealed partial class WebhookDispatcher
     [LoggerMessage(EventId = 3300, Level = LogLevel.Debug, Message = "Webhook event {EventId} ({Type}) of session {SessionId} delivered to {Url} at attempt {Attempt}")]
     private static partial void LogDelivered(ILogger logger, string eventId, string sessionId, string type, string url, int attempt);
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Webhook event {EventId} of session {SessionId} to {Url}: attempt {Attempt} failed ({Failure}); retrying in {Delay}")]
-    private static partial void LogRetrying(ILogger logger, string eventId, string sessionId, string url, int attempt, string failure, TimeSpan delay);
+    // 3301 (retrying), 3306 and 3307 (a receiver's circuit) are logged by the pipeline: WebhookResilience.Log.cs.
 
     [LoggerMessage(EventId = 3302, Level = LogLevel.Warning, Message = "Webhook event {EventId} ({Type}) of session {SessionId} to {Url} given up after {Attempts} attempts; last failure: {Failure}")]
     private static partial void LogGaveUp(ILogger logger, string eventId, string sessionId, string type, string url, int attempts, string failure);

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
@@ -8,14 +7,18 @@ using LiveStream.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Timeout;
 
 namespace LiveStream.Webhooks;
 
 /// <summary>
 /// The silo's webhook sender. <see cref="Publish"/> puts one delivery per receiver into a bounded in-memory queue
-/// (the oldest waiting delivery is dropped when it is full) and returns; the background loop POSTs each delivery,
-/// signed, with a timeout per attempt and exponential backoff until <see cref="WebhookOptions.RetryFor"/> has
-/// passed. Delivery is at least once while the silo runs; a queue is lost with its silo.
+/// (the oldest waiting delivery is dropped when it is full) and returns; the background loop takes each delivery off
+/// the queue and sends it through the webhook client, whose resilience pipeline (<see cref="WebhookResilience"/>)
+/// retries, limits and times it, per receiver. Delivery is at least once while the silo runs; a queue is lost with
+/// its silo.
 /// </summary>
 internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEvents
 {
@@ -27,12 +30,9 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
-
     private readonly WebhookOptions _options;
     private readonly IHttpClientFactory _httpClients;
     private readonly LiveStreamInstruments _instruments;
-    private readonly TimeProvider _time;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly Channel<WebhookDelivery> _queue;
     private readonly WebhookSpec[] _deploymentTargets;
@@ -42,13 +42,11 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
         IOptions<WebhookOptions> options,
         IHttpClientFactory httpClients,
         LiveStreamInstruments instruments,
-        TimeProvider time,
         ILogger<WebhookDispatcher> logger)
     {
         _options = options.Value;
         _httpClients = httpClients;
         _instruments = instruments;
-        _time = time;
         _logger = logger;
         _deploymentTargets = [.. _options.Urls.Select(url => new WebhookSpec(url, _options.Secret ?? ""))];
         _queue = Channel.CreateBounded<WebhookDelivery>(
@@ -87,14 +85,17 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Not disposed: a finishing delivery's continuation may still release it after this method returns.
-        var slots = new SemaphoreSlim(_options.MaxConcurrentDeliveries);
+        // Deliveries under way (in an attempt, or waiting for a retry, a receiver or a slot) are bounded like the queue:
+        // past that, new ones wait in the queue, where the oldest is dropped when it is full. The requests in flight
+        // are limited inside the client's pipeline, per attempt. Not disposed: a finishing delivery's continuation may
+        // still release it after this method returns.
+        var underway = new SemaphoreSlim(_options.QueueCapacity);
         var inFlight = new HashSet<Task>();
         try
         {
             await foreach (var delivery in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                await slots.WaitAsync(stoppingToken);
+                await underway.WaitAsync(stoppingToken);
                 var task = DeliverAsync(delivery, stoppingToken);
                 lock (inFlight)
                 {
@@ -109,7 +110,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
                             inFlight.Remove(t);
                         }
 
-                        slots.Release();
+                        underway.Release();
                     },
                     CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously,
@@ -126,76 +127,52 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
             remaining = [.. inFlight];
         }
 
-        // Each one ends promptly: its attempt and its retry wait both observe the stopping token.
+        // Each one ends promptly: its attempts, retry waits and queues for permits all observe the stopping token.
         await Task.WhenAll(remaining);
     }
 
+    /// <summary>One delivery: a single send, which the client's pipeline retries until it succeeds or gives up.</summary>
     private async Task DeliverAsync(WebhookDelivery delivery, CancellationToken stoppingToken)
     {
-        var url = WebhookUrls.Redact(delivery.Target.Url);
-        var deadline = _time.GetUtcNow() + _options.RetryFor;
-        var delay = _options.FirstRetryDelay;
         try
         {
-            for (var attempt = 1; ; attempt++)
+            using var request = delivery.NewRequest();
+            using var client = _httpClients.CreateClient(HttpClientName);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stoppingToken);
+            if (response.IsSuccessStatusCode)
             {
-                var failure = await AttemptAsync(delivery, stoppingToken);
-                if (failure is null)
-                {
-                    _instruments.WebhooksDelivered.Add(1);
-                    LogDelivered(_logger, delivery.EventId, delivery.SessionId, delivery.Type, url, attempt);
-                    return;
-                }
-
-                if (_time.GetUtcNow() + delay > deadline)
-                {
-                    _instruments.WebhooksGivenUp.Add(1);
-                    LogGaveUp(_logger, delivery.EventId, delivery.SessionId, delivery.Type, url, attempt, failure);
-                    return;
-                }
-
-                LogRetrying(_logger, delivery.EventId, delivery.SessionId, url, attempt, failure, delay);
-                await Task.Delay(delay, _time, stoppingToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+                _instruments.WebhooksDelivered.Add(1);
+                LogDelivered(_logger, delivery.EventId, delivery.SessionId, delivery.Type, delivery.RedactedUrl, delivery.Attempts);
+                return;
             }
+
+            GiveUp(delivery, WebhookResilience.Describe(response, null, _options));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            LogAbandonedAtStop(_logger, delivery.EventId, delivery.SessionId, url);
+            LogAbandonedAtStop(_logger, delivery.EventId, delivery.SessionId, delivery.RedactedUrl);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException)
+        {
+            var failure = WebhookResilience.Describe(null, ex, _options);
+            if (delivery.IsOutOfTime)
+            {
+                failure = delivery.LastFailure is { } last ? $"{last}, then RetryFor ({_options.RetryFor}) passed" : $"RetryFor ({_options.RetryFor}) passed";
+            }
+
+            GiveUp(delivery, failure);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _instruments.WebhooksGivenUp.Add(1);
-            LogDeliveryFailed(_logger, ex, delivery.EventId, delivery.SessionId, url);
+            LogDeliveryFailed(_logger, ex, delivery.EventId, delivery.SessionId, delivery.RedactedUrl);
         }
     }
 
-    /// <summary>One POST; null when the receiver answered 2xx, else what went wrong.</summary>
-    private async Task<string?> AttemptAsync(WebhookDelivery delivery, CancellationToken stoppingToken)
+    private void GiveUp(WebhookDelivery delivery, string failure)
     {
-        using var timeout = new CancellationTokenSource(_options.AttemptTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
-        using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Target.Url)
-        {
-            Content = new ByteArrayContent(delivery.Body) { Headers = { ContentType = JsonContentType } },
-        };
-        request.Headers.TryAddWithoutValidation(WebhookSignature.Header, WebhookSignature.Sign(delivery.Target.Secret, _time.GetUtcNow().ToUnixTimeSeconds(), delivery.Body));
-        request.Headers.TryAddWithoutValidation(WebhookSignature.EventIdHeader, delivery.EventId);
-        try
-        {
-            using var client = _httpClients.CreateClient(HttpClientName);
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-            return $"no answer within {_options.AttemptTimeout}";
-        }
-        catch (HttpRequestException ex)
-        {
-            // The message names the host and port at most, never the query.
-            return ex.HttpRequestError.ToString();
-        }
+        _instruments.WebhooksGivenUp.Add(1);
+        LogGaveUp(_logger, delivery.EventId, delivery.SessionId, delivery.Type, delivery.RedactedUrl, delivery.Attempts, failure);
     }
 
     private void OnDropped(WebhookDelivery delivery)
@@ -209,8 +186,6 @@ internal sealed partial class WebhookDispatcher : BackgroundService, ISessionEve
             LogQueueFull(_logger, _options.QueueCapacity, delivery.EventId, delivery.SessionId, dropped);
         }
     }
-
-    private sealed record WebhookDelivery(string EventId, string SessionId, string Type, byte[] Body, WebhookSpec Target);
 
     private sealed record WebhookPayload(string Id, string Type, DateTimeOffset CreatedAt, WebhookPayloadData Data);
 

@@ -3,9 +3,11 @@ using Microsoft.Extensions.Options;
 
 namespace LiveStream.Options;
 
-/// <summary>Validates <see cref="WebhookOptions"/>; each message names the configuration key.</summary>
+/// <summary>Validates <see cref="WebhookOptions"/>; each message names the configuration key. The ranges include Polly's own.</summary>
 internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
+    private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
         var errors = new List<string>();
@@ -22,24 +24,29 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             errors.Add($"LiveStream:Webhooks:Secret must be at least {WebhookSignature.MinSecretLength} characters when LiveStream:Webhooks:Urls is set.");
         }
 
-        if (options.AttemptTimeout <= TimeSpan.Zero || options.AttemptTimeout > TimeSpan.FromMinutes(5))
+        if (options.AttemptTimeout < TimeSpan.FromMilliseconds(10) || options.AttemptTimeout > TimeSpan.FromMinutes(5))
         {
-            errors.Add("LiveStream:Webhooks:AttemptTimeout must be positive and at most 5 minutes.");
+            errors.Add("LiveStream:Webhooks:AttemptTimeout must be between 10 ms and 5 minutes.");
         }
 
-        if (options.FirstRetryDelay <= TimeSpan.Zero)
+        if (options.FirstRetryDelay <= TimeSpan.Zero || options.FirstRetryDelay > OneDay)
         {
-            errors.Add("LiveStream:Webhooks:FirstRetryDelay must be positive.");
+            errors.Add("LiveStream:Webhooks:FirstRetryDelay must be positive and at most 1 day.");
         }
 
-        if (options.MaxRetryDelay < options.FirstRetryDelay)
+        if (options.MaxRetryDelay < options.FirstRetryDelay || options.MaxRetryDelay > OneDay)
         {
-            errors.Add("LiveStream:Webhooks:MaxRetryDelay must be at least LiveStream:Webhooks:FirstRetryDelay.");
+            errors.Add("LiveStream:Webhooks:MaxRetryDelay must be at least LiveStream:Webhooks:FirstRetryDelay and at most 1 day.");
         }
 
-        if (options.RetryFor < TimeSpan.Zero || options.RetryFor > TimeSpan.FromDays(3))
+        if (options.MaxAttempts is < 1 or > 100)
         {
-            errors.Add("LiveStream:Webhooks:RetryFor must be between 0 and 3 days.");
+            errors.Add("LiveStream:Webhooks:MaxAttempts must be between 1 and 100.");
+        }
+
+        if (options.RetryFor < options.AttemptTimeout || options.RetryFor > OneDay)
+        {
+            errors.Add("LiveStream:Webhooks:RetryFor must be at least LiveStream:Webhooks:AttemptTimeout and at most 1 day.");
         }
 
         if (options.QueueCapacity is < 1 or > 1_000_000)
@@ -50,6 +57,31 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.MaxConcurrentDeliveries is < 1 or > 1000)
         {
             errors.Add("LiveStream:Webhooks:MaxConcurrentDeliveries must be between 1 and 1000.");
+        }
+
+        if (options.MaxConcurrentPerReceiver < 1 || options.MaxConcurrentPerReceiver > options.MaxConcurrentDeliveries)
+        {
+            errors.Add("LiveStream:Webhooks:MaxConcurrentPerReceiver must be between 1 and LiveStream:Webhooks:MaxConcurrentDeliveries.");
+        }
+
+        if (!(options.CircuitFailureRatio is > 0 and <= 1))
+        {
+            errors.Add("LiveStream:Webhooks:CircuitFailureRatio must be above 0 and at most 1.");
+        }
+
+        if (options.CircuitMinimumThroughput is < 2 or > 10_000)
+        {
+            errors.Add("LiveStream:Webhooks:CircuitMinimumThroughput must be between 2 and 10000.");
+        }
+
+        if (options.CircuitSamplingDuration < TimeSpan.FromMilliseconds(500) || options.CircuitSamplingDuration > OneDay)
+        {
+            errors.Add("LiveStream:Webhooks:CircuitSamplingDuration must be between 500 ms and 1 day.");
+        }
+
+        if (options.CircuitBreakDuration < TimeSpan.FromMilliseconds(500) || options.CircuitBreakDuration > OneDay)
+        {
+            errors.Add("LiveStream:Webhooks:CircuitBreakDuration must be between 500 ms and 1 day.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -3,16 +3,16 @@ using System.Net;
 using System.Text.Json;
 using LiveStream.Options;
 using LiveStream.Streams;
-using LiveStream.Telemetry;
 using LiveStream.Testing;
 using LiveStream.Webhooks;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LiveStream.Grains.Tests.Webhooks;
 
-/// <summary>The dispatcher with a fake receiver and a fake clock: retries, give-up, timeouts, the bounded queue.</summary>
+/// <summary>
+/// The dispatcher, wired as a silo wires it, with a fake receiver in place of the network and a fake clock: retries,
+/// give-up, timeouts, signatures, the bounded queue.
+/// </summary>
 public sealed class WebhookDispatcherTests
 {
     private const string Secret = "whsec_unit_test_secret";
@@ -23,14 +23,17 @@ public sealed class WebhookDispatcherTests
     {
         var receiver = new FakeReceiver(failFirst: 2);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var dispatcher = await Start(receiver, time, new WebhookOptions { Urls = ["https://hooks.test/in?token=x"], Secret = Secret });
+        await using var webhooks = await WebhookHarness.StartAsync(new WebhookOptions { Urls = ["https://hooks.test/in?token=x"], Secret = Secret }, time, receiver);
 
-        dispatcher.Value.Publish(Event(SessionEventTypes.Active), null);
+        webhooks.Dispatcher.Publish(Event(SessionEventTypes.Active), null);
         await AdvanceUntil(time, () => receiver.Succeeded == 1);
 
         Assert.Equal(3, receiver.Attempts.Count);
         Assert.Single(receiver.Attempts.Select(a => a.EventId).Distinct());
         Assert.All(receiver.Attempts, a => Assert.True(WebhookSignature.Verify(Secret, a.Signature, a.Body, time.GetUtcNow(), TimeSpan.FromMinutes(5))));
+
+        // Each attempt is signed when it goes out, so a late retry still passes a receiver's replay window.
+        Assert.Equal(3, receiver.Attempts.Select(a => a.Signature).Distinct().Count());
         var json = JsonDocument.Parse(receiver.Attempts[0].Body).RootElement;
         Assert.Equal(receiver.Attempts[0].EventId, json.GetProperty("id").GetString());
         Assert.Equal("stream.active", json.GetProperty("type").GetString());
@@ -51,18 +54,18 @@ public sealed class WebhookDispatcherTests
             MaxRetryDelay = TimeSpan.FromSeconds(4),
             RetryFor = TimeSpan.FromSeconds(10),
         };
-        using var metrics = new MetricCollector("livestream.webhooks.given_up");
-        await using var dispatcher = await Start(receiver, time, options);
+        await using var webhooks = await WebhookHarness.StartAsync(options, time, receiver);
 
-        dispatcher.Value.Publish(Event(SessionEventTypes.Ended), null);
-        await AdvanceUntil(time, () => metrics.Total == 1);
+        webhooks.Dispatcher.Publish(Event(SessionEventTypes.Ended), null);
+        await AdvanceUntil(time, () => webhooks.Total("livestream.webhooks.given_up") == 1);
 
-        // Attempts at 0, 1, 3 and 7 s at the most; the next (after 4 s more) would pass the 10 s budget.
+        // Jittered delays of at most 4 s within the 10 s budget; the circuit opens after 5 failed attempts.
         var attempts = receiver.Attempts.Count;
-        Assert.InRange(attempts, 2, 4);
+        Assert.InRange(attempts, 2, 5);
         time.Advance(TimeSpan.FromMinutes(5));
         await Task.Yield();
         Assert.Equal(attempts, receiver.Attempts.Count);
+        Assert.Contains(webhooks.Logs.Lines, l => l.EventId == 3302 && l.Message.Contains("RetryFor", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 30_000)]
@@ -70,9 +73,9 @@ public sealed class WebhookDispatcherTests
     {
         var receiver = new FakeReceiver(failFirst: 0, hangFirst: 1);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var dispatcher = await Start(receiver, time, new WebhookOptions { Urls = ["https://hooks.test/in"], Secret = Secret, AttemptTimeout = TimeSpan.FromSeconds(5) });
+        await using var webhooks = await WebhookHarness.StartAsync(new WebhookOptions { Urls = ["https://hooks.test/in"], Secret = Secret, AttemptTimeout = TimeSpan.FromSeconds(5) }, time, receiver);
 
-        dispatcher.Value.Publish(Event(SessionEventTypes.Disconnected), null);
+        webhooks.Dispatcher.Publish(Event(SessionEventTypes.Disconnected), null);
         await AdvanceUntil(time, () => receiver.Succeeded == 1);
 
         Assert.Equal(2, receiver.Attempts.Count);
@@ -84,27 +87,21 @@ public sealed class WebhookDispatcherTests
     {
         var receiver = new FakeReceiver(failFirst: 0);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var dispatcher = Create(receiver, time, new WebhookOptions { Urls = ["https://hooks.test/in"], Secret = Secret, QueueCapacity = 2 });
+        await using var webhooks = WebhookHarness.Create(new WebhookOptions { Urls = ["https://hooks.test/in"], Secret = Secret, QueueCapacity = 2 }, time, receiver);
         var events = Enumerable.Range(0, 5).Select(_ => Event(SessionEventTypes.Active)).ToList();
 
         // Not started yet: nothing drains the queue, and publishing still returns at once.
         foreach (var e in events)
         {
-            dispatcher.Publish(e, null);
+            webhooks.Dispatcher.Publish(e, null);
         }
 
-        Assert.Equal(3, dispatcher.Dropped);
-        await dispatcher.StartAsync(CancellationToken.None);
-        try
-        {
-            await Eventually.HoldsAsync(() => receiver.Succeeded == 2, Wait, "two deliveries");
-            // The newest two survived.
-            Assert.Equal(new[] { events[3].Id, events[4].Id }.Order(), receiver.Attempts.Select(a => a.EventId).Order());
-        }
-        finally
-        {
-            await dispatcher.StopAsync(CancellationToken.None);
-        }
+        Assert.Equal(3, webhooks.Dispatcher.Dropped);
+        await webhooks.StartAsync();
+        await Eventually.HoldsAsync(() => receiver.Succeeded == 2, Wait, "two deliveries");
+
+        // The newest two survived.
+        Assert.Equal(new[] { events[3].Id, events[4].Id }.Order(), receiver.Attempts.Select(a => a.EventId).Order());
     }
 
     [Fact(Timeout = 30_000)]
@@ -112,10 +109,10 @@ public sealed class WebhookDispatcherTests
     {
         var receiver = new FakeReceiver(failFirst: 0);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var dispatcher = await Start(receiver, time, new WebhookOptions { Urls = ["https://deployment.test/in"], Secret = Secret });
+        await using var webhooks = await WebhookHarness.StartAsync(new WebhookOptions { Urls = ["https://deployment.test/in"], Secret = Secret }, time, receiver);
         const string streamSecret = "whsec_stream_own_secret";
 
-        dispatcher.Value.Publish(Event(SessionEventTypes.Active), new WebhookSpec("https://stream.test/in", streamSecret));
+        webhooks.Dispatcher.Publish(Event(SessionEventTypes.Active), new WebhookSpec("https://stream.test/in", streamSecret));
         await Eventually.HoldsAsync(() => receiver.Succeeded == 2, Wait, "two deliveries");
 
         var byHost = receiver.Attempts.ToDictionary(a => a.Host);
@@ -131,6 +128,21 @@ public sealed class WebhookDispatcherTests
         Assert.Contains("LiveStream:Webhooks:Urls:0", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("LiveStream:Webhooks:Secret", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("LiveStream:Webhooks:QueueCapacity", result.FailureMessage, StringComparison.Ordinal);
+
+        var resilience = new WebhookOptionsValidator().Validate(null, new WebhookOptions
+        {
+            MaxAttempts = 0,
+            RetryFor = TimeSpan.FromSeconds(1),
+            MaxConcurrentPerReceiver = 64,
+            CircuitFailureRatio = 0,
+            CircuitMinimumThroughput = 1,
+            CircuitBreakDuration = TimeSpan.Zero,
+        });
+        foreach (var key in new[] { "MaxAttempts", "RetryFor", "MaxConcurrentPerReceiver", "CircuitFailureRatio", "CircuitMinimumThroughput", "CircuitBreakDuration" })
+        {
+            Assert.Contains($"LiveStream:Webhooks:{key} ", resilience.FailureMessage, StringComparison.Ordinal);
+        }
+
         Assert.True(new WebhookOptionsValidator().Validate(null, new WebhookOptions()).Succeeded);
     }
 
@@ -152,33 +164,10 @@ public sealed class WebhookDispatcherTests
             Wait,
             "the deliveries");
 
-    private static WebhookDispatcher Create(FakeReceiver receiver, TimeProvider time, WebhookOptions options)
-    {
-        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var instruments = new LiveStreamInstruments(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        return new WebhookDispatcher(Microsoft.Extensions.Options.Options.Create(options), receiver, instruments, time, NullLogger<WebhookDispatcher>.Instance);
-    }
-
-    private static async Task<Running> Start(FakeReceiver receiver, TimeProvider time, WebhookOptions options)
-    {
-        var dispatcher = Create(receiver, time, options);
-        await dispatcher.StartAsync(CancellationToken.None);
-        return new Running(dispatcher);
-    }
-
-    private sealed record Running(WebhookDispatcher Value) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Value.StopAsync(CancellationToken.None);
-            Value.Dispose();
-        }
-    }
-
     private sealed record Attempt(string Host, string EventId, string? Signature, byte[] Body);
 
-    /// <summary>A receiver behind a fake handler: hangs the first <c>hangFirst</c> calls, fails the next <c>failFirst</c> with 500.</summary>
-    private sealed class FakeReceiver(int failFirst, int hangFirst = 0) : HttpMessageHandler, IHttpClientFactory
+    /// <summary>A receiver in place of the network: hangs the first <c>hangFirst</c> calls, fails the next <c>failFirst</c> with 500.</summary>
+    private sealed class FakeReceiver(int failFirst, int hangFirst = 0) : HttpMessageHandler
     {
         private readonly ConcurrentQueue<Attempt> _attempts = new();
         private int _calls;
@@ -189,8 +178,6 @@ public sealed class WebhookDispatcherTests
         public int Succeeded => Volatile.Read(ref _succeeded);
 
         public bool HungAttemptCancelled { get; private set; }
-
-        public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -222,29 +209,5 @@ public sealed class WebhookDispatcherTests
             Interlocked.Increment(ref _succeeded);
             return new HttpResponseMessage(HttpStatusCode.NoContent);
         }
-    }
-
-    /// <summary>Sums one counter of the LiveStream meter.</summary>
-    private sealed class MetricCollector : IDisposable
-    {
-        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private long _total;
-
-        public MetricCollector(string instrument)
-        {
-            _listener.InstrumentPublished = (i, l) =>
-            {
-                if (i.Meter.Name == LiveStreamInstruments.Name && i.Name == instrument)
-                {
-                    l.EnableMeasurementEvents(i);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
-            _listener.Start();
-        }
-
-        public long Total => Interlocked.Read(ref _total);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
