@@ -19,6 +19,28 @@ public sealed partial class DocsMatchCodeTests
     }
 
     [Fact]
+    public void No_table_in_the_docs_is_split_by_a_blank_line()
+    {
+        var files = Directory.GetFiles(Path.Combine(RepoPaths.Root, "docs"), "*.md").Append(Path.Combine(RepoPaths.Root, "README.md"));
+        var splits = new List<string>();
+        foreach (var file in files)
+        {
+            var lines = File.ReadAllLines(file);
+            for (var i = 1; i + 2 < lines.Length; i++)
+            {
+                // A row, a blank line, then a row that is not a new table's header: one table cut in two.
+                if (lines[i].Length == 0 && lines[i - 1].StartsWith('|') && lines[i + 1].StartsWith('|') && !lines[i + 2].StartsWith("|-", StringComparison.Ordinal)
+                    && !lines[i + 2].StartsWith("| -", StringComparison.Ordinal) && !lines[i + 2].StartsWith("|:", StringComparison.Ordinal))
+                {
+                    splits.Add($"{Path.GetFileName(file)}:{i + 1}");
+                }
+            }
+        }
+
+        Assert.True(splits.Count == 0, "tables split by a blank line at " + string.Join(", ", splits));
+    }
+
+    [Fact]
     public void The_close_code_table_lists_every_close_code_the_code_sends_and_no_other()
     {
         var documented = CloseCodeRow().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "protocol.md"))).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
