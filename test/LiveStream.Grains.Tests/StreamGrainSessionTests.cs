@@ -290,6 +290,54 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         Assert.False(fixture.Runner.For(other.SessionId!)[0].Exited.IsCompleted);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_trun_bomb_is_refused_with_4415_at_once_while_a_stream_beside_it_keeps_its_ack_latency()
+    {
+        var (bystander, bystanderHash) = await StreamFactory.CreateAsync(Grains);
+        var other = await StreamFactory.ConnectAsync(bystander, bystanderHash);
+        var chunks = Audio.Chunks().ToList();
+        var latencies = new List<double>();
+        long offset = 0;
+        async Task WriteBystanderAsync(int index)
+        {
+            var time = System.Diagnostics.Stopwatch.StartNew();
+            var written = await bystander.WriteAsync(new ChunkWrite(other.Epoch, offset, chunks[index]));
+            latencies.Add(time.Elapsed.TotalMilliseconds);
+            Assert.Equal(WriteOutcome.Committed, written.Outcome);
+            offset = written.Committed;
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            await WriteBystanderAsync(i);
+        }
+
+        var before = latencies.Order().ToList();
+
+        // Ten publishers each send a moof that claims 65,535 samples in a few bytes.
+        var bomb = Media.HostileMediaTests.TrunBomb(65_535);
+        var refusals = new List<double>();
+        for (var i = 0; i < 10; i++)
+        {
+            var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+            var session = await StreamFactory.ConnectAsync(grain, hash);
+            var time = System.Diagnostics.Stopwatch.StartNew();
+            var refused = grain.WriteAsync(new ChunkWrite(session.Epoch, 0, bomb));
+            await WriteBystanderAsync(6 + i);
+            var result = await refused;
+            refusals.Add(time.Elapsed.TotalMilliseconds);
+            Assert.Equal((WriteOutcome.Closed, CloseCodes.UnsupportedMedia), (result.Outcome, result.CloseCode));
+            Assert.Contains("more samples than its bytes can carry", result.Reason, StringComparison.Ordinal);
+        }
+
+        // Figures, not a race: each refusal costs as much as any write, and the bystander's writes stay as quick as
+        // before the bombs (within a generous margin for a busy machine).
+        var during = latencies.Skip(6).Order().ToList();
+        Assert.True(refusals.Max() < 2000, $"refusals took up to {refusals.Max():0} ms");
+        Assert.True(during[^1] < Math.Max(10 * before[^1], 500), $"bystander writes: {string.Join(", ", before.Select(l => l.ToString("0.0")))} ms before, {string.Join(", ", during.Select(l => l.ToString("0.0")))} ms during");
+        Assert.Equal(SessionState.Active, (await bystander.GetSessionAsync(other.SessionId!))!.State);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Deactivating_the_grain_ends_the_live_session_and_stops_its_process()
     {

@@ -6,6 +6,11 @@ internal static class Mp4FragmentParser
     // A trun without per-sample fields may claim any count in 8 bytes; real fragments hold tens of samples.
     private const int MaxSamplesPerFragment = 1 << 16;
 
+    // Work per input byte is bounded: a moof may claim at most this many samples per byte of its own. MediaRecorder's
+    // fragments carry 8 to 16 bytes per sample (duration, size, flags); a trun that claims thousands of samples in a
+    // few bytes would make every byte cost thousands of callbacks (and FFmpeg an index entry per claimed sample).
+    private const int MaxSamplesPerMoofByte = 4;
+
     private const uint SampleIsNonSync = 0x10000;
     private const uint DependsOnNothing = 2;
 
@@ -46,7 +51,8 @@ internal static class Mp4FragmentParser
 
     private static void Walk(ReadOnlySpan<byte> moof, long bodyOffset, Mp4Track[] tracks, IContainerSink? sink, ref long startMs, ref int firstVideo)
     {
-        var samples = 0;
+        // Counted down from the budget the moof's own size allows (see MaxSamplesPerMoofByte).
+        var samples = MaxSamplesPerFragment - (int)Math.Min(MaxSamplesPerFragment, Math.Max(64L, (long)moof.Length * MaxSamplesPerMoofByte));
         var offset = 0;
         while (offset < moof.Length)
         {
@@ -188,7 +194,7 @@ internal static class Mp4FragmentParser
         var perSample = 4 * ((hasDuration ? 1 : 0) + (hasSize ? 1 : 0) + (hasFlags ? 1 : 0) + (hasOffset ? 1 : 0));
         if (count > (uint)(MaxSamplesPerFragment - samples))
         {
-            throw new MediaFormatException("too many samples in a fragment");
+            throw new MediaFormatException("a fragment claims more samples than its bytes can carry");
         }
 
         if ((long)count * perSample > trun.Length - at)
