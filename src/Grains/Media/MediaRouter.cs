@@ -192,6 +192,9 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     /// <summary>Bytes held back so far: the tail of an element still arriving, or what waits for a header or keyframe.</summary>
     public int HeldBytes => _heldLength;
 
+    /// <summary>Rewrites waiting for their bytes to be fed (bounded by what is held).</summary>
+    internal int PendingPatches => _patches.Count;
+
     /// <summary>
     /// Picks a session up on another silo (failover): <paramref name="initSegment"/> is the stored init segment and
     /// <paramref name="position"/> the committed offset where the stream goes on, most likely inside a fragment.
@@ -518,9 +521,16 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         Span<byte> element = stackalloc byte[10];
         foreach (var patch in _patches)
         {
-            var elementStart = (int)(patch.Offset - _heldStart);
+            var elementStart = patch.Offset - _heldStart;
             var elementEnd = elementStart + patch.Length;
-            if (elementEnd > end || elementStart < cursor)
+            if (elementStart < cursor)
+            {
+                // Its bytes have gone already (they cannot have, with whole elements held; never let one block the rest).
+                done++;
+                continue;
+            }
+
+            if (elementEnd > end)
             {
                 break;
             }
@@ -528,7 +538,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             done++;
             if (!patch.ClusterTimestamp)
             {
-                var field = _held.AsSpan(elementStart, patch.Length);
+                var field = _held.AsSpan((int)elementStart, patch.Length);
                 if (patch.Length == 1)
                 {
                     field[0] = (byte)patch.Value;
@@ -547,7 +557,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
             var payloadLength = patch.Length - 2;
             var value = patch.Value;
-            _feed.Feed(_held.AsSpan(cursor, elementStart - cursor));
+            _feed.Feed(_held.AsSpan(cursor, (int)elementStart - cursor));
             if (_held[elementStart] == 0xE7 && _held[elementStart + 1] == (0x80 | payloadLength))
             {
                 element[0] = 0xE7;
@@ -558,10 +568,10 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             else
             {
                 // Not the layout we rewrite: pass it as it is (FFmpeg copes with a timestamp jump).
-                _feed.Feed(_held.AsSpan(elementStart, elementEnd - elementStart));
+                _feed.Feed(_held.AsSpan((int)elementStart, patch.Length));
             }
 
-            cursor = elementEnd;
+            cursor = (int)elementEnd;
         }
 
         _patches.RemoveRange(0, done);

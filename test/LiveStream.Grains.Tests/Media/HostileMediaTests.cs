@@ -62,6 +62,58 @@ public sealed class HostileMediaTests
         new ContainerReader(new NullSink()).Push(atBound);
     });
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public Task A_hundred_thousand_empty_clusters_after_a_spliced_restart_leave_the_router_state_flat(int cutInsideTimestamp) => Task.Run(() =>
+    {
+        var a = MediaCapture.Load("vp8-opus-restart/a");
+        var b = MediaCapture.Load("vp8-opus-restart/b");
+        var fed = 0L;
+        using var router = new MediaRouter(new CountingFeed(n => fed += n));
+        router.Commit(a.Bytes, 0);
+        router.NewConnection();
+
+        // The restart's header arrives cut inside its first Cluster's Timestamp element, then empty Clusters follow,
+        // each cut inside its Timestamp element too.
+        var bInit = (int)Captures.ReadWhole(b.Bytes).Inits[0].End;
+        var misaligned = bInit + 4 + 8 + cutInsideTimestamp;
+        router.Commit(b.Bytes.AsSpan(0, misaligned), 10_000);
+        router.Commit(b.Bytes.AsSpan(misaligned), 10_500);
+        Assert.Equal(1, router.Splices);
+
+        byte[] cluster = [0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xE7, 0x82, 0, 0];
+        var peakPatches = 0;
+        var peakHeld = 0;
+        GC.Collect();
+        var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < 100_000; i++)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(cluster.AsSpan(14), (ushort)(i % 60_000));
+            var cut = cluster.Length - 2 + (i % 3) - 1;
+            router.Commit(cluster.AsSpan(0, cut), 11_000 + i);
+            router.Commit(cluster.AsSpan(cut), 11_000 + i);
+            peakPatches = Math.Max(peakPatches, router.PendingPatches);
+            peakHeld = Math.Max(peakHeld, router.HeldBytes);
+        }
+
+        var memoryAfter = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.True(peakPatches <= 2, $"{peakPatches} rewrites pending at the peak");
+        Assert.True(peakHeld <= 2 * cluster.Length, $"{peakHeld} bytes held at the peak");
+        Assert.True(memoryAfter - memoryBefore < 1 << 20, $"memory grew by {memoryAfter - memoryBefore} bytes");
+        Assert.True(fed > a.Bytes.Length + 90_000L * cluster.Length, $"{fed} bytes fed");
+    });
+
+    private sealed class CountingFeed(Action<int> fed) : IMediaFeed
+    {
+        public void Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording)
+        {
+        }
+
+        public void Feed(ReadOnlySpan<byte> data) => fed(data.Length);
+    }
+
     private static byte[] Box(string type, byte[] body)
     {
         var box = new byte[8 + body.Length];
