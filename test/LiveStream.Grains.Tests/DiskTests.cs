@@ -107,6 +107,47 @@ public sealed class DiskTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void A_folder_that_cannot_be_removed_is_skipped_and_the_sweep_goes_on()
+    {
+        var root = Directory.CreateTempSubdirectory("livestream-retention-").FullName;
+        try
+        {
+            var now = DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+            var stuck = MakeSession(root, "st-stuck-aaaaaaaaaa", now - TimeSpan.FromDays(10));
+            var others = Enumerable.Range(0, 3).SelectMany(i => MakeSession(root, $"st-old{i}-bbbbbbbbbbbb", now - TimeSpan.FromDays(10))).ToList();
+            var attempts = new List<string>();
+            var sweeper = new RetentionSweeper(
+                Microsoft.Extensions.Options.Options.Create(new RetentionOptions { Days = 7 }),
+                Microsoft.Extensions.Options.Options.Create(new LiveStreamOptions { DataPath = root }),
+                TimeProvider.System,
+                NullLogger<RetentionSweeper>.Instance)
+            {
+                DeleteFolder = folder =>
+                {
+                    attempts.Add(folder);
+                    if (stuck.Contains(folder))
+                    {
+                        throw new IOException("injected: device or resource busy");
+                    }
+
+                    Directory.Delete(folder, recursive: true);
+                },
+            };
+
+            var removed = sweeper.Sweep(now);
+
+            Assert.Equal(6, removed);
+            Assert.Equal(8, attempts.Count);
+            Assert.All(others, folder => Assert.False(Directory.Exists(folder)));
+            Assert.All(stuck, folder => Assert.True(Directory.Exists(folder)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>A session's archive and HLS folders, every file last written at <paramref name="at"/>.</summary>
     private static string[] MakeSession(string root, string sessionId, DateTimeOffset at)
     {

@@ -8,7 +8,8 @@ namespace LiveStream.Storage;
 /// <summary>
 /// Removes sessions' files (archive and HLS folders) whose newest file is older than <c>Retention:Days</c>, every
 /// <c>Retention:SweepInterval</c>. A live session writes all the time, so its folders are never that old. Each
-/// silo sweeps the data folder it writes to; several silos sharing one folder sweep it each, harmlessly.
+/// silo sweeps the data folder it writes to; several silos sharing one folder sweep it each, harmlessly. A folder
+/// that cannot be read or removed is logged and skipped; the sweep goes on with the others.
 /// </summary>
 internal sealed partial class RetentionSweeper(
     IOptions<RetentionOptions> retention,
@@ -16,6 +17,9 @@ internal sealed partial class RetentionSweeper(
     TimeProvider time,
     ILogger<RetentionSweeper> logger) : BackgroundService
 {
+    /// <summary>Removes a folder and everything in it (replaced in tests to make it fail).</summary>
+    internal Action<string> DeleteFolder { get; init; } = folder => Directory.Delete(folder, recursive: true);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (retention.Value.Days <= 0)
@@ -47,15 +51,22 @@ internal sealed partial class RetentionSweeper(
         {
             foreach (var folder in Directory.EnumerateDirectories(parent))
             {
-                var newest = new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories)
-                    .Select(f => (DateTimeOffset?)f.LastWriteTimeUtc)
-                    .DefaultIfEmpty(Directory.GetLastWriteTimeUtc(folder))
-                    .Max();
-                if (newest < cutoff)
+                try
                 {
-                    Directory.Delete(folder, recursive: true);
-                    LogRemoved(logger, Path.GetFileName(folder), Path.GetFileName(parent));
-                    removed++;
+                    var newest = new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories)
+                        .Select(f => (DateTimeOffset?)f.LastWriteTimeUtc)
+                        .DefaultIfEmpty(Directory.GetLastWriteTimeUtc(folder))
+                        .Max();
+                    if (newest < cutoff)
+                    {
+                        DeleteFolder(folder);
+                        LogRemoved(logger, Path.GetFileName(folder), Path.GetFileName(parent));
+                        removed++;
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    LogSkipped(logger, ex, Path.GetFileName(folder), Path.GetFileName(parent));
                 }
             }
         }
@@ -65,6 +76,9 @@ internal sealed partial class RetentionSweeper(
 
     [LoggerMessage(EventId = 3200, Level = LogLevel.Information, Message = "Retention: removed the {Kind} files of session {SessionId}")]
     private static partial void LogRemoved(ILogger logger, string sessionId, string kind);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Retention: could not remove the {Kind} files of session {SessionId}; skipped until the next sweep")]
+    private static partial void LogSkipped(ILogger logger, Exception exception, string sessionId, string kind);
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Retention sweep failed; it runs again at the next interval")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
