@@ -173,7 +173,7 @@ public class IngestChunkBenchmarks
 
         public Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command) => throw new NotSupportedException();
 
-        public Task<bool> RotateKeyAsync(byte[] newKeyHash) => throw new NotSupportedException();
+        public Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession) => throw new NotSupportedException();
 
         public Task<bool> DeleteAsync() => throw new NotSupportedException();
 

@@ -70,7 +70,7 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
     }
 
     [Fact(Timeout = 90_000)]
-    public async Task After_rotation_the_old_key_only_reconnects_to_the_session_that_was_live()
+    public async Task A_rotated_away_key_is_cut_off_at_once_for_reconnects_and_takeovers_while_the_connected_publisher_goes_on()
     {
         using var api = factory.CreateAdminClient();
         var (id, oldKey) = await CreateAsync(api);
@@ -79,6 +79,32 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         await first.WaitForAckAsync(1000, Wait);
 
         using var rotated = await api.PostAsync($"/api/streams/{id}/rotate-key", null);
+        var newKey = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync()).RootElement.GetProperty("streamKey").GetString()!;
+
+        // The leaked key can neither take the live session over nor resume it; the connected publisher is not cut.
+        Assert.Equal(4401, await RefusalAsync(oldKey));
+        await first.SendAsync(1000, new byte[500]);
+        await first.WaitForAckAsync(1500, Wait);
+        first.Abort();
+        await first.DisposeAsync();
+        Assert.Equal(4401, await RefusalAsync(oldKey));
+
+        // The new key resumes the same session where it was.
+        await using var back = await ConnectAsync(newKey);
+        Assert.Equal((first.SessionId, 1500L), (back.SessionId, back.ResumeFrom));
+        await back.EndAsync();
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task With_keepLiveSession_the_old_key_only_reconnects_to_the_session_that_was_live()
+    {
+        using var api = factory.CreateAdminClient();
+        var (id, oldKey) = await CreateAsync(api);
+        var first = await ConnectAsync(oldKey);
+        await first.SendAsync(0, new byte[1000]);
+        await first.WaitForAckAsync(1000, Wait);
+
+        using var rotated = await api.PostAsync($"/api/streams/{id}/rotate-key?keepLiveSession=true", null);
         var body = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync()).RootElement;
         var newKey = body.GetProperty("streamKey").GetString()!;
         Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);

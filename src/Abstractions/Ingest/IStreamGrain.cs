@@ -24,12 +24,13 @@ public interface IStreamGrain : IGrainWithStringKey
     Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command);
 
     /// <summary>
-    /// Replaces the key by the one hashing to <paramref name="newKeyHash"/>. The old key can no longer start a
-    /// session; only the publisher of the session live now may still use it to reconnect, until that session ends.
+    /// Replaces the key by the one hashing to <paramref name="newKeyHash"/>. The old key is refused at once, for new
+    /// sessions, takeovers and reconnects; the publisher connected now goes on. With <paramref name="keepForLiveSession"/>
+    /// the publisher of the session live now may still reconnect to it with the old key, until that session ends.
     /// False when the stream does not exist.
     /// </summary>
     [Alias("rotate-key")]
-    Task<bool> RotateKeyAsync(byte[] newKeyHash);
+    Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession = false);
 
     /// <summary>
     /// Revokes the stream: a live session ends and its publisher is closed with 4410, the keys stop working and the

@@ -82,10 +82,10 @@ public static class StreamsApi
             ? Results.NoContent()
             : NotFound("stream");
 
-    private static async Task<IResult> RotateKeyAsync(string id, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> RotateKeyAsync(string id, HttpContext http, IGrainFactory grains, bool keepLiveSession = false)
     {
         var key = StreamKeys.NewKey();
-        if (!SessionIds.IsStreamId(id) || !await grains.GetGrain<IStreamGrain>(id).RotateKeyAsync(StreamKeys.Hash(key)))
+        if (!SessionIds.IsStreamId(id) || !await grains.GetGrain<IStreamGrain>(id).RotateKeyAsync(StreamKeys.Hash(key), keepLiveSession))
         {
             return NotFound("stream");
         }

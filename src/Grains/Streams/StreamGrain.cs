@@ -79,14 +79,16 @@ internal sealed partial class StreamGrain(
         return StreamInfoProjection.Of(StreamId, state.State, _live?.Record);
     }
 
-    public async Task<bool> RotateKeyAsync(byte[] newKeyHash)
+    public async Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession = false)
     {
         if (!state.RecordExists)
         {
             return false;
         }
 
-        var liveId = _live?.Record.Id ?? _toRestore;
+        // The old key is cut off at once, for new sessions and for reconnects to the live one, unless the operator asked
+        // to let the live session's publisher keep reconnecting with it until that session ends.
+        var liveId = keepForLiveSession ? _live?.Record.Id ?? _toRestore : null;
         await StreamKeys.RotateAsync(Directory, StreamId, state.State, newKeyHash, liveId);
         await state.WriteStateAsync();
         LogKeyRotated(logger, StreamId, liveId);
