@@ -91,6 +91,11 @@ public class FakeMediaClusterFixture : IAsyncLifetime
     /// <summary>A cluster whose grain storage (on files) fails writes on demand.</summary>
     protected FakeMediaClusterFixture(StorageFaults faults) => StorageFaults = faults;
 
+    /// <summary>A cluster with settings of its own beside the shared ones.</summary>
+    protected FakeMediaClusterFixture(IReadOnlyDictionary<string, string> settings) => Settings = settings;
+
+    protected IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
     protected StorageFaults? StorageFaults { get; }
 
     public FakeMediaProcessRunner Runner { get; } = new();
@@ -107,11 +112,12 @@ public class FakeMediaClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // The tests move this clock by tens of seconds at once; a lease must not read that as a silo that was paused.
-        Cluster = TestClusters.Build(DataPath, Runner, time: Time, faults: StorageFaults, settings: new Dictionary<string, string>
+        var settings = new Dictionary<string, string>(Settings)
         {
             ["LiveStream:Lease:Ttl"] = "01:00:00",
             ["LiveStream:Lease:StopMargin"] = "00:00:01",
-        });
+        };
+        Cluster = TestClusters.Build(DataPath, Runner, time: Time, faults: StorageFaults, settings: settings);
         await Cluster.DeployAsync();
     }
 

@@ -38,4 +38,13 @@ public sealed class SessionOptions
 
     /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The session's ingest cap in bits per second, over every connection and gateway of the session: bytes beyond it
+    /// wait (back-pressure). 0: no cap. Default 20 Mbit/s, the gateway's per-connection limit.
+    /// </summary>
+    public long MaxBitsPerSecond { get; set; } = 20_000_000;
+
+    /// <summary>How much above <see cref="MaxBitsPerSecond"/> a session may send at once, as time at the cap. Default 10 s.</summary>
+    public TimeSpan IngestBurst { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -105,8 +105,9 @@ internal sealed partial class LiveSession
         if (skip < write.Data.Length)
         {
             var data = write.Data[(int)skip..];
-            if (!Pipeline.HasRoomFor(data.Length))
+            if (!Pipeline.HasRoomFor(data.Length) || !Budget.TryTake(data.Length))
             {
+                // FFmpeg is behind, or the session is over its ingest cap: the gateway sends the chunk again shortly.
                 return new WriteResult(WriteOutcome.BufferFull, Durable);
             }
 

@@ -40,6 +40,7 @@ internal sealed partial class LiveSession
         Committed = committed;
         Durable = committed;
         Rate = new IngestRate(services.Time);
+        Budget = new IngestBudget(services.Time, services.Session.MaxBitsPerSecond, services.Session.IngestBurst);
         _lastHeard = services.Time.GetTimestamp();
 
         // The fence fires on the lease keeper's thread: the processes die at once, not at the next grain turn.
@@ -54,6 +55,9 @@ internal sealed partial class LiveSession
 
     /// <summary>The committed ingest bitrate over the last seconds.</summary>
     public IngestRate Rate { get; }
+
+    /// <summary>The session's ingest cap, across its connections and gateways.</summary>
+    public IngestBudget Budget { get; }
 
     /// <summary>Bytes committed here (archive written, router fed).</summary>
     public long Committed { get; private set; }

@@ -130,6 +130,11 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             errors.Add("LiveStream:Session:MaxFfmpegRestarts must be between 0 and 100.");
         }
 
+        if (options.MaxBitsPerSecond is not 0 and < 100_000 || options.IngestBurst < TimeSpan.FromSeconds(1) || options.IngestBurst > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("LiveStream:Session:MaxBitsPerSecond must be 0 (no cap) or at least 100000, and LiveStream:Session:IngestBurst between 00:00:01 and 00:10:00.");
+        }
+
         if (options.EndWait < TimeSpan.Zero || options.EndWait > TimeSpan.FromMinutes(5))
         {
             errors.Add("LiveStream:Session:EndWait must be between 00:00:00 and 00:05:00.");
