@@ -123,6 +123,20 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void No_pod_shares_its_process_namespace_so_no_other_process_reads_a_relays_command_line()
+    {
+        // FFmpeg 5.1 takes an RTMP target's URL, key included, only from its arguments: /proc/<pid>/cmdline of a relay
+        // must stay readable by its own container only.
+        Assert.All(KubernetesManifests.Workloads(), w =>
+        {
+            Assert.NotEqual(true, w.Pod.ShareProcessNamespace);
+            Assert.NotEqual(true, w.Pod.HostPID);
+            Assert.NotEqual(true, w.Pod.HostIPC);
+            Assert.Single(w.Pod.Containers);
+        });
+    }
+
+    [Fact]
     public void Only_the_silos_get_a_service_account_token()
     {
         Assert.Equal(Silo, KubernetesManifests.Workload(Silo).Pod.ServiceAccountName);
