@@ -73,7 +73,7 @@ public sealed partial class DocsMatchCodeTests
 
     private static string Section(string key) => key[..key.LastIndexOf(':')];
 
-    [GeneratedRegex(@"^\| `(LiveStream:[A-Za-z:]+)` \|", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| `(LiveStream:[A-Za-z0-9:]+)` \|", RegexOptions.Multiline)]
     private static partial Regex ConfigKey();
 
     [GeneratedRegex(@"^\| ([0-9]{4}) \|", RegexOptions.Multiline)]

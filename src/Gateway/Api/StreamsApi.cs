@@ -27,7 +27,7 @@ public static class StreamsApi
         return endpoints;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, IGrainFactory grains, [FromBody] CreateStreamRequest? body)
+    private static async Task<IResult> CreateAsync(HttpContext http, IGrainFactory grains, Ingest.KeyResolver keys, [FromBody] CreateStreamRequest? body)
     {
         var definition = StreamDefinition.Parse(body, update: false);
         if (definition.Errors.Count > 0)
@@ -42,6 +42,7 @@ public static class StreamsApi
         var command = new CreateStreamCommand(string.IsNullOrEmpty(definition.Name) ? id : definition.Name, hash, definition.Outputs!, settings, definition.Webhook);
         var info = await grains.GetGrain<IStreamGrain>(id).CreateAsync(command);
         await grains.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey).RegisterAsync(id, hash);
+        keys.Known(hash);
 
         var response = new StreamCreatedResponse(
             info.Id,
@@ -82,13 +83,15 @@ public static class StreamsApi
             ? Results.NoContent()
             : NotFound("stream");
 
-    private static async Task<IResult> RotateKeyAsync(string id, HttpContext http, IGrainFactory grains, bool keepLiveSession = false)
+    private static async Task<IResult> RotateKeyAsync(string id, HttpContext http, IGrainFactory grains, Ingest.KeyResolver keys, bool keepLiveSession = false)
     {
         var key = StreamKeys.NewKey();
         if (!SessionIds.IsStreamId(id) || !await grains.GetGrain<IStreamGrain>(id).RotateKeyAsync(StreamKeys.Hash(key), keepLiveSession))
         {
             return NotFound("stream");
         }
+
+        keys.Known(StreamKeys.Hash(key));
 
         return Results.Ok(new KeyRotatedResponse(id, key, IngestUrl(http.Request, key)));
     }

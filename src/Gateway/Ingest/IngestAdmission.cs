@@ -16,6 +16,9 @@ internal sealed class IngestAdmission : IDisposable
     private readonly PartitionedRateLimiter<IPAddress> _connections;
     private readonly HashSet<string> _origins;
     private readonly bool _requireOrigin;
+    private readonly int _ipv6Prefix;
+    private readonly int _maxPending;
+    private int _pending;
 
     public IngestAdmission(IOptions<IngestOptions> options)
     {
@@ -33,7 +36,12 @@ internal sealed class IngestAdmission : IDisposable
             }));
         _origins = new HashSet<string>(ingest.AllowedOrigins.Select(Normalize).OfType<string>(), StringComparer.Ordinal);
         _requireOrigin = ingest.RequireOrigin;
+        _ipv6Prefix = ingest.IPv6PrefixLength;
+        _maxPending = ingest.MaxPendingHandshakes;
     }
+
+    /// <summary>Ingest requests waiting for their key lookup now.</summary>
+    public int PendingHandshakes => Volatile.Read(ref _pending);
 
     /// <summary>The window a refused client is told to wait (Retry-After).</summary>
     public TimeSpan Window { get; }
@@ -41,8 +49,53 @@ internal sealed class IngestAdmission : IDisposable
     /// <summary>Counts a new connection of <paramref name="client"/>; false when it is over its limit.</summary>
     public bool TryAdmit(IPAddress? client)
     {
-        using var lease = _connections.AttemptAcquire(client ?? IPAddress.None);
+        using var lease = _connections.AttemptAcquire(Partition(client));
         return lease.IsAcquired;
+    }
+
+    /// <summary>
+    /// Takes one of <c>MaxPendingHandshakes</c> places for a request about to look its key up; false when all are
+    /// taken. A place taken must be given back with <see cref="EndHandshake"/>.
+    /// </summary>
+    public bool TryBeginHandshake()
+    {
+        if (Interlocked.Increment(ref _pending) <= _maxPending)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _pending);
+        return false;
+    }
+
+    public void EndHandshake() => Interlocked.Decrement(ref _pending);
+
+    /// <summary>What one client is: its IPv4 address, or its IPv6 network of <c>IPv6PrefixLength</c> bits.</summary>
+    internal IPAddress Partition(IPAddress? client)
+    {
+        if (client is null)
+        {
+            return IPAddress.None;
+        }
+
+        if (client.IsIPv4MappedToIPv6)
+        {
+            return client.MapToIPv4();
+        }
+
+        if (client.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || _ipv6Prefix >= 128)
+        {
+            return client;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        client.TryWriteBytes(bytes, out _);
+        for (var bit = _ipv6Prefix; bit < 128; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return new IPAddress(bytes);
     }
 
     /// <summary>True when a page of <paramref name="origin"/> (the Origin header, null when absent) may publish.</summary>

@@ -66,8 +66,27 @@ public static partial class IngestEndpoint
         using var activity = GatewayInstruments.ActivitySource.StartActivity(ConnectionActivityName, ActivityKind.Internal);
         activity?.SetTag("url.path", "/stream/live/[redacted]");
 
-        // Resolve the key first: nothing else happens for a connection whose key is unknown.
-        var resolution = await ResolveAsync(keys, streamKey, logger);
+        // Resolve the key first: nothing else happens for a connection whose key is unknown. Lookups waiting at once
+        // are bounded: beyond that, refused before any lookup.
+        if (!admission.TryBeginHandshake())
+        {
+            instruments.Connections.Add(1, new KeyValuePair<string, object?>("outcome", "503"));
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = "1";
+            await http.Response.WriteAsync("Too many connections are being set up; retry shortly.", http.RequestAborted);
+            return;
+        }
+
+        KeyResolution resolution;
+        try
+        {
+            resolution = await ResolveAsync(keys, streamKey, logger);
+        }
+        finally
+        {
+            admission.EndHandshake();
+        }
+
         var hash = resolution.KeyHash;
 
         if (http.WebSockets.WebSocketRequestedProtocols.Count > 0 && !http.WebSockets.WebSocketRequestedProtocols.Contains(SubprotocolV1))

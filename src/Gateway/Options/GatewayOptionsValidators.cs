@@ -44,6 +44,21 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
             errors.Add("LiveStream:Ingest:WriteRetryTimeout must be at least LiveStream:Ingest:WriteAttemptTimeout and at most 00:10:00.");
         }
 
+        if (options.UnknownKeyCacheSeconds is < 0 or > 60)
+        {
+            errors.Add("LiveStream:Ingest:UnknownKeyCacheSeconds must be between 0 and 60.");
+        }
+
+        if (options.MaxPendingHandshakes < 1)
+        {
+            errors.Add("LiveStream:Ingest:MaxPendingHandshakes must be at least 1.");
+        }
+
+        if (options.IPv6PrefixLength is < 32 or > 128)
+        {
+            errors.Add("LiveStream:Ingest:IPv6PrefixLength must be between 32 and 128.");
+        }
+
         if (options.KeyCacheSeconds is < 0 or > 300)
         {
             errors.Add("LiveStream:Ingest:KeyCacheSeconds must be between 0 and 300.");

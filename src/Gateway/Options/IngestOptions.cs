@@ -54,6 +54,25 @@ public sealed class IngestOptions
     public int KeyCacheSeconds { get; set; } = 5;
 
     /// <summary>
+    /// How long a gateway remembers that a key hash is unknown, so a flood of made-up or revoked keys costs one
+    /// directory lookup per key per period, not one per connection (0–60; 0: not remembered). A stream created through
+    /// this gateway is found at once; through another gateway, within this period. Default 2 s.
+    /// </summary>
+    public int UnknownKeyCacheSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Most ingest requests this gateway lets wait for their key to be looked up at once; more get HTTP 503 with
+    /// Retry-After before any lookup. Default 1000.
+    /// </summary>
+    public int MaxPendingHandshakes { get; set; } = 1000;
+
+    /// <summary>
+    /// IPv6 clients are limited by <see cref="ConnectionsPerWindow"/> per network of this prefix length, not per address
+    /// (one host usually holds a whole /64). Default 64.
+    /// </summary>
+    public int IPv6PrefixLength { get; set; } = 64;
+
+    /// <summary>
     /// Origins (<c>scheme://host[:port]</c>) whose pages may publish. When the list is set, a connection whose
     /// <c>Origin</c> header is not in it is closed with 4403. Empty (the default): any origin.
     /// </summary>
