@@ -218,3 +218,23 @@ test('a queue over its bound is dropped and recording starts again at a lower bi
   await until(() => sockets[0].frames().length === 1);
   assert.deepEqual(sockets[0].frames(), [{ offset: 0, length: 4 }], 'nothing was sent, so the new recording starts at 0');
 });
+
+test('after 4429 the client resumes, ends its recording cleanly and records the next one at a lower bitrate', async () => {
+  const { controller, events } = start({ videoBitsPerSecond: 1_000_000 });
+  sockets[0].serverHello(0);
+  recorders[0].chunk(10);
+  await until(() => sockets[0].frames().length === 1);
+  sockets[0].serverClose(4429, 'bitrate over the limit');
+  assert.ok(events.some((e) => e.type === 'congested' && e.detail.code === 4429 && e.detail.nextVideoBitsPerSecond === 600_000));
+  await until(() => sockets.length === 2);
+  sockets[1].serverHello(10);
+  // The old recording's last chunk (3 bytes, flushed by stop) goes first, then the new recording at 600 kbit/s.
+  await until(() => recorders.length === 2);
+  assert.equal(recorders[0].state, 'inactive');
+  assert.equal(recorders[1].options.videoBitsPerSecond, 600_000);
+  recorders[1].chunk(8);
+  await until(() => sockets[1].frames().length === 2);
+  assert.deepEqual(sockets[1].frames(), [{ offset: 10, length: 3 }, { offset: 13, length: 8 }]);
+  assert.equal(events.filter((e) => e.type === 'resumed').at(-1).detail.newRecording, true);
+  assert.equal(controller.state, 'live');
+});

@@ -234,7 +234,12 @@ export class LiveStreamController extends EventTarget {
         this._startRecording();
         newRecording = true;
       }
+    } else if (this._restartRecorderOnResume && !this._stopping) {
+      // Resumed after 4429: this recording ends cleanly (its last chunk is sent) and a lower-bitrate one follows it.
+      this._restartRecorderGracefully();
+      newRecording = true;
     }
+    this._restartRecorderOnResume = false;
 
     this._startTimers();
     const detail = { sessionId: hello.sessionId, resumeFrom: hello.resumeFrom, hlsUrl: this.hlsUrl, reconnectWindowSeconds: this._windowSeconds, mimeType: this.mimeType, newRecording };
@@ -264,6 +269,15 @@ export class LiveStreamController extends EventTarget {
       // The server ended the session (for example a write to a session that had already ended).
       this._finish(code, reason || describeClose(code));
       return;
+    }
+
+    if (code === 4429) {
+      // Over the gateway's bitrate limit: coming back at the same rate would only be closed again. The next
+      // recording asks for less, and starts as soon as the server has taken this one back.
+      const from = this._recordingBitrate;
+      this._lowerNextBitrate();
+      this._restartRecorderOnResume = true;
+      this._emit('congested', { code, videoBitsPerSecond: from, nextVideoBitsPerSecond: this._videoBitrate });
     }
 
     this._lostAt ??= Date.now();
@@ -398,6 +412,26 @@ export class LiveStreamController extends EventTarget {
     this._recordings += 1;
     this._monitor = this._newMonitor();
     recorder.start(this._opt.timesliceMs);
+  }
+
+  /**
+   * Stops the recorder so that it flushes its last chunk into the queue, then starts the next recording after it: the
+   * server sees a recording that ends on a whole element and splices the next one in.
+   */
+  _restartRecorderGracefully() {
+    const recorder = this._recorder;
+    if (!recorder || recorder.state === 'inactive') {
+      this._startRecording();
+      return;
+    }
+    recorder.addEventListener('stop', () => {
+      this._appending = this._appending.then(() => {
+        if (this._recorder === recorder && !this._ended && !this._stopping) {
+          this._startRecording();
+        }
+      });
+    }, { once: true });
+    recorder.stop();
   }
 
   _stopRecorder() {
