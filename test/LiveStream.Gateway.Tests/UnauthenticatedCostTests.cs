@@ -87,6 +87,19 @@ public sealed class UnauthenticatedCostTests(GatewayFactory factory)
         }
     }
 
+    [Fact]
+    public void The_gateway_caps_connections_upgrades_headers_and_request_bodies()
+    {
+        var configuration = Deploy.ProcessConfiguration.For("Gateway", new Dictionary<string, string?>());
+        var limits = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions().Limits;
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection("Kestrel:Limits"), limits);
+
+        Assert.Equal(10_000, limits.MaxConcurrentConnections);
+        Assert.Equal(5_000, limits.MaxConcurrentUpgradedConnections);
+        Assert.Equal(1024 * 1024, limits.MaxRequestBodySize);
+        Assert.Equal((64, 32 * 1024), (limits.MaxRequestHeaderCount, limits.MaxRequestHeadersTotalSize));
+    }
+
     private async Task<int> RefusalAsync(string key)
     {
         using var socket = await factory.Server.CreateWebSocketClient().ConnectAsync(IngestUri(key), CancellationToken.None);
