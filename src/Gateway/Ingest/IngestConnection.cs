@@ -46,7 +46,7 @@ internal sealed partial class IngestConnection(
         _bitrate = new BitrateMeter(options.BitrateWindow, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _abort.Token);
         var cancellationToken = linked.Token;
-        var receive = new ReceiveState(ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes));
+        var receive = new ReceiveState(options.ReceiveBufferBytes);
         var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
         using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watchdog = WatchIdleAsync(stopWatchdog.Token);
@@ -70,7 +70,7 @@ internal sealed partial class IngestConnection(
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(receive.Buffer);
+            receive.Release();
             await stopWatchdog.CancelAsync();
             await watchdog;
         }
@@ -273,22 +273,25 @@ internal sealed partial class IngestConnection(
     {
         while (true)
         {
+            // Between messages no receive buffer is held: a zero-byte read waits for the next frame, so an idle
+            // connection costs its socket and nothing more. Idle time is time spent waiting here; back-pressure (a
+            // full session buffer) is not idleness.
+            Volatile.Write(ref _waitingSince, time.GetTimestamp());
+            var result = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+            Volatile.Write(ref _waitingSince, 0);
             var filled = 0;
-            ValueWebSocketReceiveResult result;
-            do
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close)
             {
                 if (filled == state.Buffer.Length && !state.Grow(options.MaxMessageBytes))
                 {
                     return Outcome.ServerClose(CloseCodes.MessageTooBig, $"message over {options.MaxMessageBytes} bytes");
                 }
 
-                // Idle time is time spent waiting here; back-pressure (a full session buffer) is not idleness.
                 Volatile.Write(ref _waitingSince, time.GetTimestamp());
                 result = await socket.ReceiveAsync(state.Buffer.AsMemory(filled), cancellationToken);
                 Volatile.Write(ref _waitingSince, 0);
                 filled += result.Count;
             }
-            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
             switch (result.MessageType)
             {
@@ -308,7 +311,7 @@ internal sealed partial class IngestConnection(
                         return written;
                     }
 
-                    state.ShrinkTo(options.ReceiveBufferBytes);
+                    state.Release();
                     break;
             }
         }
@@ -463,9 +466,12 @@ internal sealed partial class IngestConnection(
         }
     }
 
-    private sealed class ReceiveState(byte[] buffer)
+    /// <summary>The buffer a message is received into: rented when a message starts, returned once it is handled.</summary>
+    private sealed class ReceiveState(int initialSize)
     {
-        public byte[] Buffer { get; private set; } = buffer;
+        private byte[]? _buffer;
+
+        public byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(initialSize);
 
         public bool Grow(int max)
         {
@@ -477,16 +483,17 @@ internal sealed partial class IngestConnection(
             var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(max, Buffer.Length * 2));
             Buffer.CopyTo(bigger, 0);
             ArrayPool<byte>.Shared.Return(Buffer);
-            Buffer = bigger;
+            _buffer = bigger;
             return true;
         }
 
-        public void ShrinkTo(int size)
+        /// <summary>Returns the buffer between messages: an idle connection holds none.</summary>
+        public void Release()
         {
-            if (Buffer.Length > size * 2)
+            if (_buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(Buffer);
-                Buffer = ArrayPool<byte>.Shared.Rent(size);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
             }
         }
     }
