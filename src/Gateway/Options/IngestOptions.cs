@@ -9,7 +9,7 @@ public sealed class IngestOptions
     /// <summary>Largest binary message accepted; larger ones close the socket with 1009. Default 4 MiB.</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Receive buffer rented per connection; messages that do not fit grow a pooled buffer up to <see cref="MaxMessageBytes"/>. Default 64 KiB.</summary>
+    /// <summary>Receive buffer rented while a message arrives (an idle connection holds none); messages that do not fit grow a pooled buffer up to <see cref="MaxMessageBytes"/>. Default 64 KiB.</summary>
     public int ReceiveBufferBytes { get; set; } = 64 * 1024;
 
     /// <summary>Longest wait between retries while a session's buffer is full (the socket is not read meanwhile). Default 200 ms.</summary>
