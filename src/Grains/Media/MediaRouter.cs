@@ -34,7 +34,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private readonly IMediaFeed _feed;
     private readonly ContainerLimits _limits;
     private readonly KeyframeClock _keyframes = new();
-    private readonly List<Patch> _patches = [];
+    private readonly SpliceRewriter _splice = new();
     private byte[] _held = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private long _heldStart;
     private int _heldLength;
@@ -56,12 +56,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private ContainerKind _fedKind;
     private IReadOnlyList<TrackInfo> _fedTracks = [];
 
-    // Splice: the current recording's track numbers are mapped onto the fed tracks' (MP4 and Matroska); its MP4
-    // decode times are shifted and its moof sequence numbers continued.
+    // Splice: the current recording is rewritten to continue the fed one; only an MP4 one moves on its fragments.
     private bool _mp4Splice;
-    private bool _renumber;
-    private (long From, long To)[] _trackMap = [];
-    private long _sequence;
 
     // Decisions taken while the reader walks a chunk, applied to the chunk's bytes afterwards.
     private (long Start, long End, IReadOnlyList<TrackInfo> Tracks, bool Splice)? _initReady;
@@ -193,7 +189,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     public int HeldBytes => _heldLength;
 
     /// <summary>Rewrites waiting for their bytes to be fed (bounded by what is held).</summary>
-    internal int PendingPatches => _patches.Count;
+    internal int PendingPatches => _splice.Pending;
 
     /// <summary>
     /// Picks a session up on another silo (failover): <paramref name="initSegment"/> is the stored init segment and
@@ -262,11 +258,10 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         _heldLength = 0;
 
         // The new FFmpeg reads the current recording as it was recorded, from its own init segment.
-        _patches.Clear();
+        _splice.Stop();
         _shift = 0;
         _shiftPending = false;
         _mp4Splice = false;
-        _renumber = false;
         _fedKind = _reader.Kind;
         _fedTracks = Tracks;
     }
@@ -297,11 +292,10 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         start += _readerBase;
         end += _readerBase;
         var kind = _reader.Kind;
-        var splice = _recordings > 1 && !_cutRecording && kind == _fedKind && TryMapTracks(_fedTracks, tracks, kind, out _trackMap);
+        var splice = _splice.TryBegin(_recordings > 1 && !_cutRecording, _fedKind, _fedTracks, kind, tracks);
         _cutRecording = false;
         _initReady = (start, end, tracks, splice);
         _mp4Splice = splice && kind == ContainerKind.Mp4;
-        _renumber = splice && Array.Exists(_trackMap, m => m.From != m.To);
         if (splice)
         {
             _shiftPending = true;
@@ -344,7 +338,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
         if (_shift != 0)
         {
             // The element is ID 0xE7 and a one-byte size before the payload (how MediaRecorder writes it).
-            _patches.Add(new Patch(payloadOffset - 2, payloadLength + 2, value + _shift, ClusterTimestamp: true));
+            _splice.ClusterTimestamp(payloadOffset - 2, payloadLength + 2, value + _shift);
         }
     }
 
@@ -355,52 +349,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             return;
         }
 
-        offset += _readerBase;
-        if (field == FragmentField.BlockTrackNumber)
-        {
-            if (_renumber && MapTrack(track) is var number && number != track)
-            {
-                _patches.Add(new Patch(offset, 1, 0x80 | number));
-            }
-
-            return;
-        }
-
-        if (!_mp4Splice)
-        {
-            if (field == FragmentField.SequenceNumber)
-            {
-                _sequence = value;
-            }
-
-            return;
-        }
-
-        switch (field)
-        {
-            case FragmentField.SequenceNumber:
-                _sequence = (_sequence + 1) & uint.MaxValue;
-                _patches.Add(new Patch(offset, 4, _sequence));
-                break;
-            case FragmentField.TrackId:
-                var mapped = MapTrack(track);
-                if (mapped != track)
-                {
-                    _patches.Add(new Patch(offset, 4, mapped));
-                }
-
-                break;
-            default:
-                var timescale = TimescaleOf(track);
-                var moved = value + (long)((Int128)_shift * timescale / 1000);
-                var limit = field == FragmentField.DecodeTime32 ? uint.MaxValue : long.MaxValue;
-                if (moved != value && moved >= 0 && moved <= limit)
-                {
-                    _patches.Add(new Patch(offset, field == FragmentField.DecodeTime32 ? 4 : 8, moved));
-                }
-
-                break;
-        }
+        _splice.Field(offset + _readerBase, field, track, value, _shift, TimescaleOf(track));
     }
 
     public void OnFrame(long track, long timestampMs, bool keyframe)
@@ -477,7 +426,7 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
             else
             {
                 _keyframes.Reset();
-                _patches.Clear();
+                _splice.Stop();
                 _feed.Start(init.Tracks, restartOfRecording: !first);
                 var whole = WholeUpTo(initAt);
                 _feed.Feed(_held.AsSpan(initAt, whole - initAt));
@@ -513,76 +462,8 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     /// Feeds held bytes with the timestamps rewritten: whole elements only, unless flushing. An MP4 field is rewritten
     /// in place; a Cluster Timestamp is written as an 8-byte value (it may grow).
     /// </summary>
-    private void FeedSpliced(bool flush)
-    {
-        var end = flush ? _heldLength : WholeUpTo(0);
-        var cursor = 0;
-        var done = 0;
-        Span<byte> element = stackalloc byte[10];
-        foreach (var patch in _patches)
-        {
-            var elementStart = patch.Offset - _heldStart;
-            var elementEnd = elementStart + patch.Length;
-            if (elementStart < cursor)
-            {
-                // Its bytes have gone already (they cannot have, with whole elements held; never let one block the rest).
-                done++;
-                continue;
-            }
-
-            if (elementEnd > end)
-            {
-                break;
-            }
-
-            done++;
-            if (!patch.ClusterTimestamp)
-            {
-                var field = _held.AsSpan((int)elementStart, patch.Length);
-                if (patch.Length == 1)
-                {
-                    field[0] = (byte)patch.Value;
-                }
-                else if (patch.Length == 4)
-                {
-                    BinaryPrimitives.WriteUInt32BigEndian(field, (uint)patch.Value);
-                }
-                else
-                {
-                    BinaryPrimitives.WriteInt64BigEndian(field, patch.Value);
-                }
-
-                continue;
-            }
-
-            var payloadLength = patch.Length - 2;
-            var value = patch.Value;
-            _feed.Feed(_held.AsSpan(cursor, (int)elementStart - cursor));
-            if (_held[elementStart] == 0xE7 && _held[elementStart + 1] == (0x80 | payloadLength))
-            {
-                element[0] = 0xE7;
-                element[1] = 0x88;
-                BinaryPrimitives.WriteInt64BigEndian(element[2..], Math.Max(0, value));
-                _feed.Feed(element);
-            }
-            else
-            {
-                // Not the layout we rewrite: pass it as it is (FFmpeg copes with a timestamp jump).
-                _feed.Feed(_held.AsSpan((int)elementStart, patch.Length));
-            }
-
-            cursor = (int)elementEnd;
-        }
-
-        _patches.RemoveRange(0, done);
-        if (end > cursor)
-        {
-            _feed.Feed(_held.AsSpan(cursor, end - cursor));
-            cursor = end;
-        }
-
-        Drop(cursor);
-    }
+    private void FeedSpliced(bool flush) =>
+        Drop(_splice.Apply(_held.AsSpan(0, _heldLength), _heldStart, flush ? _heldLength : WholeUpTo(0), _feed));
 
     /// <summary>
     /// Feeds what the reader has completed and holds the element still arriving. A tail that would hold more than
@@ -701,59 +582,6 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
     private static bool StartsRecording(ReadOnlySpan<byte> data) =>
         data.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]) || (data.Length >= 8 && data[4..8].SequenceEqual("ftyp"u8));
 
-    /// <summary>
-    /// Pairs every track of a new recording with a fed track it decodes like. Track numbers may differ: Chrome numbers
-    /// audio and video in the order their first frames arrive. They are rewritten in place, in each MP4 <c>tfhd</c> and
-    /// in each Matroska block (a one-byte number, so Matroska tracks 1 to 126 only).
-    /// </summary>
-    private static bool TryMapTracks(IReadOnlyList<TrackInfo> fed, IReadOnlyList<TrackInfo> next, ContainerKind kind, out (long From, long To)[] map)
-    {
-        map = [];
-        if (fed.Count == 0 || fed.Count != next.Count)
-        {
-            return false;
-        }
-
-        var pairs = new (long From, long To)[next.Count];
-        var taken = new bool[fed.Count];
-        for (var i = 0; i < next.Count; i++)
-        {
-            var match = -1;
-            for (var j = 0; j < fed.Count && match < 0; j++)
-            {
-                var candidate = !taken[j] && (kind == ContainerKind.Mp4 || fed[j].Number == next[i].Number || (fed[j].Number < 127 && next[i].Number < 127));
-                if (candidate && next[i].DecodesLike(fed[j]))
-                {
-                    match = j;
-                }
-            }
-
-            if (match < 0)
-            {
-                return false;
-            }
-
-            taken[match] = true;
-            pairs[i] = (next[i].Number, fed[match].Number);
-        }
-
-        map = pairs;
-        return true;
-    }
-
-    private long MapTrack(long track)
-    {
-        foreach (var (from, to) in _trackMap)
-        {
-            if (from == track)
-            {
-                return to;
-            }
-        }
-
-        return track;
-    }
-
     private uint TimescaleOf(long track)
     {
         foreach (var t in _reader.Tracks)
@@ -786,45 +614,4 @@ internal sealed class MediaRouter : IContainerSink, IDisposable
 
         return _reader.Tracks.Any(t => t.Number == track && t.Kind == TrackKind.Video);
     }
-
-    /// <summary>
-    /// A rewrite of held bytes at absolute <paramref name="Offset"/>: an MP4 field of <paramref name="Length"/> bytes,
-    /// or a whole Matroska Cluster Timestamp element.
-    /// </summary>
-    private readonly record struct Patch(long Offset, int Length, long Value, bool ClusterTimestamp = false);
-
-    /// <summary>The gaps between the last few video keyframes.</summary>
-    private sealed class KeyframeClock
-    {
-        private readonly long[] _gaps = new long[8];
-        private long _last = -1;
-        private int _count;
-        private int _next;
-
-        public long? MaxIntervalMs => _count == 0 ? null : _gaps.Take(_count).Max();
-
-        public void Add(long timestampMs)
-        {
-            if (_last >= 0 && timestampMs > _last)
-            {
-                _gaps[_next] = timestampMs - _last;
-                _next = (_next + 1) % _gaps.Length;
-                _count = Math.Min(_count + 1, _gaps.Length);
-            }
-
-            _last = timestampMs;
-        }
-
-        public void Reset() => _last = -1;
-    }
-}
-
-/// <summary>Where <see cref="MediaRouter"/> sends bytes: the session pipeline, which owns FFmpeg.</summary>
-internal interface IMediaFeed
-{
-    /// <summary>Start (or restart, for a new recording) FFmpeg for these tracks.</summary>
-    void Start(IReadOnlyList<TrackInfo> tracks, bool restartOfRecording);
-
-    /// <summary>Bytes for the current FFmpeg, in order.</summary>
-    void Feed(ReadOnlySpan<byte> data);
 }
