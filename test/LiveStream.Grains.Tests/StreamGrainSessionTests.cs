@@ -334,7 +334,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         // before the bombs (within a generous margin for a busy machine).
         var during = latencies.Skip(6).Order().ToList();
         Assert.True(refusals.Max() < 2000, $"refusals took up to {refusals.Max():0} ms");
-        Assert.True(during[^1] < Math.Max(10 * before[^1], 500), $"bystander writes: {string.Join(", ", before.Select(l => l.ToString("0.0")))} ms before, {string.Join(", ", during.Select(l => l.ToString("0.0")))} ms during");
+        Assert.True(during[^1] < Math.Max(10 * before[^1], 2000), $"bystander writes: {string.Join(", ", before.Select(l => l.ToString("0.0")))} ms before, {string.Join(", ", during.Select(l => l.ToString("0.0")))} ms during");
         Assert.Equal(SessionState.Active, (await bystander.GetSessionAsync(other.SessionId!))!.State);
     }
 
