@@ -55,6 +55,19 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>The ingest URL of <paramref name="key"/> on this test server.</summary>
+    public Uri IngestUri(string key) => new(Server.BaseAddress, "/stream/live/" + Uri.EscapeDataString(key));
+
+    /// <summary>Connects raw with <paramref name="key"/> and returns the close code the server refuses it with.</summary>
+    public async Task<int> RefusalAsync(string key)
+    {
+        using var socket = await Server.CreateWebSocketClient().ConnectAsync(IngestUri(key), CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var result = await socket.ReceiveAsync(new byte[256], timeout.Token);
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, result.MessageType);
+        return (int)result.CloseStatus!.Value;
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();

@@ -82,12 +82,12 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         var newKey = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync()).RootElement.GetProperty("streamKey").GetString()!;
 
         // The leaked key can neither take the live session over nor resume it; the connected publisher is not cut.
-        Assert.Equal(4401, await RefusalAsync(oldKey));
+        Assert.Equal(4401, await factory.RefusalAsync(oldKey));
         await first.SendAsync(1000, new byte[500]);
         await first.WaitForAckAsync(1500, Wait);
         first.Abort();
         await first.DisposeAsync();
-        Assert.Equal(4401, await RefusalAsync(oldKey));
+        Assert.Equal(4401, await factory.RefusalAsync(oldKey));
 
         // The new key resumes the same session where it was.
         await using var back = await ConnectAsync(newKey);
@@ -128,7 +128,7 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         await next.EndAsync();
         await next.ServerClose.WaitAsync(Wait);
 
-        Assert.Equal(4401, await RefusalAsync(oldKey));
+        Assert.Equal(4401, await factory.RefusalAsync(oldKey));
         await using var fresh = await ConnectAsync(newKey);
         Assert.NotEqual(first.SessionId, fresh.SessionId);
         await fresh.EndAsync();
@@ -143,7 +143,7 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         using var rotated = await api.PostAsync($"/api/streams/{id}/rotate-key", null);
         var newKey = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync()).RootElement.GetProperty("streamKey").GetString()!;
 
-        Assert.Equal(4401, await RefusalAsync(oldKey));
+        Assert.Equal(4401, await factory.RefusalAsync(oldKey));
         await using var publisher = await ConnectAsync(newKey);
         await publisher.EndAsync();
     }
@@ -165,7 +165,7 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         Assert.Equal(4410, await CloseCodeAsync(publisher));
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/streams/{id}")).StatusCode);
         Assert.DoesNotContain(id, await api.GetStringAsync("/api/streams"), StringComparison.Ordinal);
-        Assert.Equal(4401, await RefusalAsync(key));
+        Assert.Equal(4401, await factory.RefusalAsync(key));
 
         // Another stream's publisher is not disturbed.
         await other.SendAsync(0, new byte[100]);
@@ -209,18 +209,8 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
     {
         var client = factory.Server.CreateWebSocketClient();
         client.SubProtocols.Add("livestream.v1");
-        return client.ConnectAsync(IngestUri(key), cancellationToken);
+        return client.ConnectAsync(factory.IngestUri(key), cancellationToken);
     });
-
-    /// <summary>Connects raw and returns the close code the server refuses with.</summary>
-    private async Task<int> RefusalAsync(string key)
-    {
-        using var socket = await factory.Server.CreateWebSocketClient().ConnectAsync(IngestUri(key), CancellationToken.None);
-        using var timeout = new CancellationTokenSource(Wait);
-        var result = await socket.ReceiveAsync(new byte[256], timeout.Token);
-        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
-        return (int)result.CloseStatus!.Value;
-    }
 
     private static async Task<int> CloseCodeAsync(V1Publisher publisher)
     {
@@ -228,6 +218,4 @@ public sealed class StreamLifecycleApiTests(GatewayFactory factory)
         Assert.NotNull(close);
         return (int)close.CloseStatus!.Value;
     }
-
-    private Uri IngestUri(string key) => new(factory.Server.BaseAddress, "/stream/live/" + Uri.EscapeDataString(key));
 }

@@ -24,7 +24,7 @@ public sealed class UnauthenticatedCostTests(GatewayFactory factory)
 
         for (var i = 0; i < 50; i++)
         {
-            Assert.Equal(4401, await RefusalAsync(key));
+            Assert.Equal(4401, await factory.RefusalAsync(key));
         }
 
         Assert.Equal(1, keys.DirectoryLookups - before);
@@ -74,7 +74,7 @@ public sealed class UnauthenticatedCostTests(GatewayFactory factory)
         try
         {
             var before = keys.DirectoryLookups;
-            var error = await Assert.ThrowsAnyAsync<Exception>(() => factory.Server.CreateWebSocketClient().ConnectAsync(IngestUri("lsk_" + Guid.NewGuid().ToString("N")), CancellationToken.None));
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => factory.Server.CreateWebSocketClient().ConnectAsync(factory.IngestUri("lsk_" + Guid.NewGuid().ToString("N")), CancellationToken.None));
             Assert.Contains("503", error.Message, StringComparison.Ordinal);
             Assert.Equal(before, keys.DirectoryLookups);
         }
@@ -99,15 +99,4 @@ public sealed class UnauthenticatedCostTests(GatewayFactory factory)
         Assert.Equal(1024 * 1024, limits.MaxRequestBodySize);
         Assert.Equal((64, 32 * 1024), (limits.MaxRequestHeaderCount, limits.MaxRequestHeadersTotalSize));
     }
-
-    private async Task<int> RefusalAsync(string key)
-    {
-        using var socket = await factory.Server.CreateWebSocketClient().ConnectAsync(IngestUri(key), CancellationToken.None);
-        using var timeout = new CancellationTokenSource(Wait);
-        var result = await socket.ReceiveAsync(new byte[256], timeout.Token);
-        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
-        return (int)result.CloseStatus!.Value;
-    }
-
-    private Uri IngestUri(string key) => new(factory.Server.BaseAddress, "/stream/live/" + Uri.EscapeDataString(key));
 }
