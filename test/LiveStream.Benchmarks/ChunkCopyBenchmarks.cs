@@ -11,7 +11,8 @@ namespace LiveStream.Benchmarks;
 /// The grain call's chunk payload through Orleans' serializer. A call between grains (or from a gateway) in the same
 /// silo process only deep-copies its arguments: <c>ChunkWrite</c> is <c>[Immutable]</c>, so the copier hands the
 /// same object over; a mutable message with a <c>byte[]</c> would be copied whole. A call to another silo (the
-/// standalone gateway → silo hop) always serializes and deserializes the payload.
+/// standalone gateway → silo hop) always serializes and deserializes the payload; the silo reads it into a pooled
+/// array (<see cref="ChunkPayload"/>), where a <c>ReadOnlyMemory&lt;byte&gt;</c> field would get a new array per chunk.
 /// </summary>
 [MemoryDiagnoser]
 public class ChunkCopyBenchmarks
@@ -20,6 +21,8 @@ public class ChunkCopyBenchmarks
     private DeepCopier<ChunkWrite> _immutableCopier = null!;
     private DeepCopier<MutableChunkWrite> _mutableCopier = null!;
     private Serializer<ChunkWrite> _serializer = null!;
+    private Serializer<UnpooledChunkWrite> _unpooledSerializer = null!;
+    private UnpooledChunkWrite _unpooled = null!;
     private ChunkWrite _immutable = null!;
     private MutableChunkWrite _mutable = null!;
     private ArrayBufferWriter<byte> _wire = null!;
@@ -34,10 +37,12 @@ public class ChunkCopyBenchmarks
         _immutableCopier = _services.GetRequiredService<DeepCopier<ChunkWrite>>();
         _mutableCopier = _services.GetRequiredService<DeepCopier<MutableChunkWrite>>();
         _serializer = _services.GetRequiredService<Serializer<ChunkWrite>>();
+        _unpooledSerializer = _services.GetRequiredService<Serializer<UnpooledChunkWrite>>();
         var data = new byte[ChunkBytes];
         Random.Shared.NextBytes(data);
         _immutable = new ChunkWrite(1, 0, data);
         _mutable = new MutableChunkWrite(1, 0, data);
+        _unpooled = new UnpooledChunkWrite(1, 0, data);
         _wire = new ArrayBufferWriter<byte>(ChunkBytes + 1024);
     }
 
@@ -50,12 +55,23 @@ public class ChunkCopyBenchmarks
     [Benchmark(Description = "local call: deep copy of a mutable record with byte[]")]
     public object CopyMutable() => _mutableCopier.Copy(_mutable)!;
 
-    [Benchmark(Description = "remote call: serialize + deserialize ChunkWrite")]
-    public object SerializeRoundTrip()
+    [Benchmark(Description = "remote call: serialize + deserialize ChunkWrite, payload released as the grain does")]
+    public int SerializeRoundTrip()
     {
         _wire.ResetWrittenCount();
         _serializer.Serialize(_immutable, _wire);
-        return _serializer.Deserialize(_wire.WrittenMemory)!;
+        var received = _serializer.Deserialize(_wire.WrittenMemory);
+        var length = received.Data.Length;
+        received.Data.Release();
+        return length;
+    }
+
+    [Benchmark(Description = "remote call: serialize + deserialize a record with ReadOnlyMemory<byte> (a new array per chunk)")]
+    public object SerializeRoundTripUnpooled()
+    {
+        _wire.ResetWrittenCount();
+        _unpooledSerializer.Serialize(_unpooled, _wire);
+        return _unpooledSerializer.Deserialize(_wire.WrittenMemory)!;
     }
 }
 
@@ -65,3 +81,10 @@ public sealed record MutableChunkWrite(
     [property: Id(0)] int Epoch,
     [property: Id(1)] long Offset,
     [property: Id(2)] byte[] Data);
+
+/// <summary><c>ChunkWrite</c> as it was before <see cref="ChunkPayload"/>: Orleans reads the bytes into a new array.</summary>
+[GenerateSerializer, Immutable, Alias("livestream.bench.UnpooledChunkWrite")]
+public sealed record UnpooledChunkWrite(
+    [property: Id(0)] int Epoch,
+    [property: Id(1)] long Offset,
+    [property: Id(2)] ReadOnlyMemory<byte> Data);

@@ -3,10 +3,10 @@ namespace LiveStream.Ingest;
 /// <summary>
 /// Bytes of a session's byte stream at <see cref="Offset"/>, sent under connection epoch <see cref="Epoch"/>.
 /// Immutable so a co-hosted call passes the gateway's buffer without a copy; the grain copies what it keeps
-/// before it returns.
+/// before it returns, and releases a payload a remote call delivered in pooled memory (<see cref="ChunkPayload"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("livestream.ChunkWrite")]
 public sealed record ChunkWrite(
     [property: Id(0)] int Epoch,
     [property: Id(1)] long Offset,
-    [property: Id(2)] ReadOnlyMemory<byte> Data);
+    [property: Id(2)] ChunkPayload Data);

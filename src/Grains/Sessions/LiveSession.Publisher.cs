@@ -104,7 +104,7 @@ internal sealed partial class LiveSession
         var skip = Committed - write.Offset;
         if (skip < write.Data.Length)
         {
-            var data = write.Data[(int)skip..];
+            var data = write.Data.Memory[(int)skip..];
             if (!Pipeline.HasRoomFor(data.Length) || !Budget.TryTake(data.Length))
             {
                 // FFmpeg is behind, or the session is over its ingest cap: the gateway sends the chunk again shortly.

@@ -175,15 +175,23 @@ internal sealed partial class StreamGrain(
 
     public async Task<WriteResult> WriteAsync(ChunkWrite write)
     {
-        if (!await TryRestoreAsync())
+        try
         {
-            // Failover in progress: the sender waits (its socket is not read) until this silo owns the stream.
-            return new WriteResult(WriteOutcome.BufferFull, _failover.Committed);
-        }
+            if (!await TryRestoreAsync())
+            {
+                // Failover in progress: the sender waits (its socket is not read) until this silo owns the stream.
+                return new WriteResult(WriteOutcome.BufferFull, _failover.Committed);
+            }
 
-        return _live is not null && write.Epoch == _live.Record.ConnectionEpoch
-            ? await _live.WriteAsync(write)
-            : StreamKeys.Closed(state, _live, write.Epoch);
+            return _live is not null && write.Epoch == _live.Record.ConnectionEpoch
+                ? await _live.WriteAsync(write)
+                : StreamKeys.Closed(state, _live, write.Epoch);
+        }
+        finally
+        {
+            // The session copied what it keeps: a payload delivered in pooled memory goes back to the pool.
+            write.Data.Release();
+        }
     }
 
     public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
