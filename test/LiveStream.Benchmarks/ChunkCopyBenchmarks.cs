@@ -60,7 +60,7 @@ public class ChunkCopyBenchmarks
     {
         _wire.ResetWrittenCount();
         _serializer.Serialize(_immutable, _wire);
-        var received = _serializer.Deserialize(_wire.WrittenMemory);
+        var received = _serializer.Deserialize(_wire.WrittenMemory)!;
         var length = received.Data.Length;
         received.Data.Release();
         return length;
