@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using LiveStream.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 
@@ -45,7 +46,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         builder.UseSetting("LiveStream:Cluster:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("LiveStream:Cluster:ClusterId", "gateway-tests-" + Guid.NewGuid().ToString("N"));
         builder.ConfigureTestServices(services => services.ConfigureOpenTelemetryTracerProvider(
-            tracing => tracing.AddProcessor(new SimpleActivityExportProcessor(new ListExporter(ExportedSpans)))));
+            tracing => tracing.AddSource([.. TelemetryExtensions.TracedSources, "Microsoft.AspNetCore"]).AddProcessor(new SimpleActivityExportProcessor(new ListExporter(ExportedSpans)))));
     }
 
     public HttpClient CreateAdminClient()

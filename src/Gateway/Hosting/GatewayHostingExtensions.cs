@@ -98,7 +98,11 @@ public static class GatewayHostingExtensions
             AddClient(builder);
         }
 
-        services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Microsoft.AspNetCore"));
+        if (TelemetryExtensions.ExportsTraces(builder.Configuration))
+        {
+            services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Microsoft.AspNetCore"));
+        }
+
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using LiveStream.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -19,17 +20,36 @@ public static class TelemetryExtensions
     /// <summary>Path of the Prometheus scrape endpoint on every process.</summary>
     public const string MetricsPath = "/metrics";
 
-    /// <summary>Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. </summary>
+    /// <summary>The activity sources whose spans are exported: LiveStream's own and Orleans'.</summary>
+    public static readonly IReadOnlyList<string> TracedSources =
+        [LiveStreamInstruments.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Microsoft.Orleans.Lifecycle", "Microsoft.Orleans.Storage"];
+
+    /// <summary>True when spans are exported (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set).</summary>
+    public static bool ExportsTraces(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Without an
+    /// exporter nothing listens to the traced sources, so no span is made at all: each chunk would otherwise cost a
+    /// few spans on each side of the hop that nobody could see. A host that exports spans its own way adds the
+    /// sources (<see cref="TracedSources"/>) with its exporter.
+    /// </summary>
     public static IHostApplicationBuilder AddLiveStreamTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton<LiveStreamInstruments>();
+        var exporting = ExportsTraces(builder.Configuration);
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics.AddMeter(LiveStreamInstruments.Name, "Microsoft.Orleans").AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource(LiveStreamInstruments.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Microsoft.Orleans.Lifecycle", "Microsoft.Orleans.Storage")
-                .AddProcessor(new SecretRedactingProcessor()));
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            .WithTracing(tracing =>
+            {
+                tracing.AddProcessor(new SecretRedactingProcessor());
+                if (exporting)
+                {
+                    tracing.AddSource([.. TracedSources]);
+                }
+            });
+        if (exporting)
         {
+            // The standard OTEL_TRACES_SAMPLER variables choose the sampler (parent-based, always on by default).
             otel.UseOtlpExporter();
         }
 
