@@ -13,9 +13,9 @@ public static class FfmpegArguments
     {
         args.Add("-hide_banner").Add("-nostdin").Add("-nostats")
             .Add("-loglevel").Add("warning")
-            // Progress reports (frame rate, speed, dropped frames) once a second, on stderr beside the log lines:
-            // stdout may carry the RTMP targets' stream, and CliWrap reads no other descriptor.
-            .Add("-progress").Add("pipe:2").Add("-stats_period").Add(1)
+            // Progress reports (frame rate, speed, dropped frames) every FfmpegProgress.ReportPeriod, on stderr beside
+            // the log lines: stdout may carry the RTMP targets' stream, and CliWrap reads no other descriptor.
+            .Add("-progress").Add("pipe:2").Add("-stats_period").Add((int)FfmpegProgress.ReportPeriod.TotalSeconds)
             .Add("-i").Add("pipe:0");
 
         var relayStreamAdded = false;

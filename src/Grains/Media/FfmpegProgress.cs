@@ -15,6 +15,14 @@ public sealed class FfmpegProgress(TimeProvider time)
     /// <summary>How far back frame rate and speed are measured.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// FFmpeg's <c>-stats_period</c>. Every report is a dozen stderr lines to read and parse, for every session;
+    /// every 2 s halves that against every second, while a <see cref="Window"/> still holds two or three reports and
+    /// a report that is late by a chunk's interval or a busy moment is not taken for a stalled FFmpeg (every 5 s
+    /// would leave the window one report, and the figures up to 5 s behind the average they show).
+    /// </summary>
+    public static readonly TimeSpan ReportPeriod = TimeSpan.FromSeconds(2);
+
     private static readonly HashSet<string> Keys = new(StringComparer.Ordinal)
     {
         "frame", "fps", "bitrate", "total_size", "out_time_us", "out_time_ms", "out_time", "dup_frames", "drop_frames", "speed", "progress",

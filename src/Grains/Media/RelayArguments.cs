@@ -12,8 +12,9 @@ public static class RelayArguments
     {
         args.Add("-hide_banner").Add("-nostdin").Add("-nostats")
             .Add("-loglevel").Add("warning")
-            // Progress goes to stdout once the output is open, i.e. once the target has accepted the connection.
-            .Add("-progress").Add("pipe:1").Add("-stats_period").Add(1)
+            // Progress goes to stdout once the output is open, i.e. once the target has accepted the connection. Only
+            // that first report matters, and FFmpeg writes it at once whatever the period: the later ones are rare.
+            .Add("-progress").Add("pipe:1").Add("-stats_period").Add(30)
             .Add("-f").Add("flv").Add("-i").Add("pipe:0")
             .Add("-map").Add("0").Add("-c").Add("copy")
             .Add("-f").Add("flv").Add(spec.Url);

@@ -36,8 +36,19 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan PublisherTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>How often a live session checks its FFmpeg and timers. Default 1 s.</summary>
+    /// <summary>
+    /// How often a live session ticks while something is pending: an FFmpeg start waiting (a restart's backoff, a
+    /// new recording's FFmpeg waiting for the old one), or an offset a write could not store. Default 1 s.
+    /// </summary>
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest a live session goes without a tick while nothing is pending. Deadlines (publisher silence, the
+    /// reconnect window, the quota check) are ticked on time whatever this is, and an FFmpeg exit or a lost lease
+    /// wakes the session at once; this bounds everything else and is the cadence of the per-session histogram
+    /// samples. Default 5 s.
+    /// </summary>
+    public TimeSpan IdleTickInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The session's ingest cap in bits per second, over every connection and gateway of the session: bytes beyond it

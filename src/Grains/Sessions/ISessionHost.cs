@@ -22,8 +22,8 @@ internal interface ISessionHost
     /// <summary>Reads the stream's record again (another silo may have written it).</summary>
     Task ReloadStreamAsync();
 
-    /// <summary>Starts a grain timer; disposing the handle stops it.</summary>
-    IDisposable StartTimer(Func<CancellationToken, Task> tick, TimeSpan interval);
+    /// <summary>Starts a grain timer (first due after <paramref name="interval"/>); disposing it stops it.</summary>
+    IGrainTimer StartTimer(Func<CancellationToken, Task> tick, TimeSpan interval);
 
     /// <summary>Reports a lifecycle event to the webhook receivers (never waits).</summary>
     void Emit(string type, string sessionId, string? reason = null, int? closeCode = null, string? output = null);

@@ -18,6 +18,36 @@ internal sealed partial class LiveSession
     /// </summary>
     public async Task<ConnectResult> ConnectAsync(ConnectRequest request)
     {
+        try
+        {
+            return await ConnectCoreAsync(request);
+        }
+        finally
+        {
+            Reschedule();
+        }
+    }
+
+    /// <summary>
+    /// Commits a chunk at its offset and acknowledges what the failover record covers. A write commits entirely
+    /// (archive, router, offset) or not at all; an acknowledgement never covers a byte a failover could lose.
+    /// </summary>
+    public async Task<WriteResult> WriteAsync(ChunkWrite write)
+    {
+        var result = await WriteCoreAsync(write);
+        Reschedule();
+        return result;
+    }
+
+    /// <summary>The publisher's connection ended: the session ends, or waits for it in its reconnect window.</summary>
+    public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
+    {
+        await DisconnectCoreAsync(epoch, kind, closeCode);
+        Reschedule();
+    }
+
+    private async Task<ConnectResult> ConnectCoreAsync(ConnectRequest request)
+    {
         // The publisher resumes from the offset this answer names. A page that no longer holds those bytes sends a
         // new recording from there, so the offset must be where the committed bytes end: bytes committed but not yet
         // stored in the failover record would otherwise be taken for a resend and the new recording's first bytes
@@ -75,11 +105,7 @@ internal sealed partial class LiveSession
         return Accepted();
     }
 
-    /// <summary>
-    /// Commits a chunk at its offset and acknowledges what the failover record covers. A write commits entirely
-    /// (archive, router, offset) or not at all; an acknowledgement never covers a byte a failover could lose.
-    /// </summary>
-    public async Task<WriteResult> WriteAsync(ChunkWrite write)
+    private async Task<WriteResult> WriteCoreAsync(ChunkWrite write)
     {
         if (!_lease.IsHeld)
         {
@@ -120,8 +146,7 @@ internal sealed partial class LiveSession
         return await AcknowledgeAsync();
     }
 
-    /// <summary>The publisher's connection ended: the session ends, or waits for it in its reconnect window.</summary>
-    public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
+    private async Task DisconnectCoreAsync(int epoch, DisconnectKind kind, int closeCode)
     {
         if (epoch != Record.ConnectionEpoch || Record.State != SessionState.Active)
         {

@@ -5,14 +5,35 @@ using LiveStream.Webhooks;
 
 namespace LiveStream.Sessions;
 
-/// <summary>The live session's tick: lease, FFmpeg's health and restarts, durability, quota, publisher liveness, the reconnect window.</summary>
+/// <summary>
+/// The live session's tick: lease, FFmpeg's health and restarts, durability, quota, publisher liveness, the reconnect
+/// window. It runs when something is due (see <see cref="NextTickAt"/>), not at a fixed rate.
+/// </summary>
 internal sealed partial class LiveSession
 {
     private IReadOnlyList<TrackInfo>? _costedTracks;
     private long? _priorBytes;
     private DateTimeOffset _nextQuotaCheck;
+    private DateTimeOffset _nextSample;
 
     private async Task OnTickAsync(CancellationToken cancellationToken)
+    {
+        _ticking = true;
+        _woken = false;
+        try
+        {
+            await TickAsync();
+        }
+        finally
+        {
+            _ticking = false;
+
+            // Applied when this callback returns (a change made during a tick replaces the timer's period once).
+            ScheduleTick(_woken ? _services.Time.GetUtcNow() : NextTickAt(_services.Time.GetUtcNow()));
+        }
+    }
+
+    private async Task TickAsync()
     {
         if (_closed)
         {
@@ -25,7 +46,13 @@ internal sealed partial class LiveSession
             return;
         }
 
-        RecordSamples();
+        var sampledAt = _services.Time.GetUtcNow();
+        if (sampledAt >= _nextSample)
+        {
+            _nextSample = sampledAt + _services.Session.IdleTickInterval;
+            RecordSamples();
+        }
+
         if (await OverQuotaAsync() || !await KeepProcessAsync())
         {
             return;
@@ -139,7 +166,10 @@ internal sealed partial class LiveSession
         return true;
     }
 
-    /// <summary>One sample per tick of the session's figures, for the silo's histograms (no session label).</summary>
+    /// <summary>
+    /// One sample of the session's figures every <c>Session:IdleTickInterval</c>, for the silo's histograms (no session
+    /// label): a fixed cadence, so a session that ticks more often for a while does not weigh more in them.
+    /// </summary>
     private void RecordSamples()
     {
         var instruments = _services.Instruments;

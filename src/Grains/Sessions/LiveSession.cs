@@ -23,7 +23,7 @@ internal sealed partial class LiveSession
     private readonly FailoverStore _failover;
     private readonly RestartPolicy _restarts;
     private readonly IDisposable _tracking;
-    private readonly IDisposable _tick;
+    private readonly IGrainTimer _tick;
     private long _lastHeard;
     private bool _closed;
 
@@ -43,10 +43,15 @@ internal sealed partial class LiveSession
         Budget = new IngestBudget(services.Time, services.Session.MaxBitsPerSecond, services.Session.IngestBurst);
         _lastHeard = services.Time.GetTimestamp();
 
-        // The fence fires on the lease keeper's thread: the processes die at once, not at the next grain turn.
+        // The fence fires on the lease keeper's thread: the processes die at once, and the tick runs at once to close
+        // the session, not at the next grain turn.
+        _turns = TaskScheduler.Current;
         lease.Fenced.Register(pipeline.Fence);
+        lease.Fenced.Register(WakeFromAnyThread);
         _tracking = services.Instruments.TrackSession(() => record.State);
         _tick = host.StartTimer(OnTickAsync, services.Session.TickInterval);
+        _tickAt = services.Time.GetUtcNow() + services.Session.TickInterval;
+        _nextSample = services.Time.GetUtcNow();
     }
 
     public SessionRecord Record { get; }
@@ -213,6 +218,7 @@ internal sealed partial class LiveSession
 
         _closed = true;
         _tick.Dispose();
+        _wakeups.Cancel();
         if (publisherReason is not null)
         {
             NotifyPublisher(closeCode, publisherReason);

@@ -276,7 +276,7 @@ internal sealed partial class StreamGrain(
 
     async Task ISessionHost.ReloadStreamAsync() => await state.ReadStateAsync();
 
-    IDisposable ISessionHost.StartTimer(Func<CancellationToken, Task> tick, TimeSpan interval) =>
+    IGrainTimer ISessionHost.StartTimer(Func<CancellationToken, Task> tick, TimeSpan interval) =>
         this.RegisterGrainTimer(tick, new GrainTimerCreationOptions(interval, interval) { KeepAlive = true });
 
     public void Emit(string type, string sessionId, string? reason = null, int? closeCode = null, string? output = null) =>

@@ -125,6 +125,11 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             errors.Add("LiveStream:Session:TickInterval must be between 00:00:00.05 and 00:00:10.");
         }
 
+        if (options.IdleTickInterval < options.TickInterval || options.IdleTickInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("LiveStream:Session:IdleTickInterval must be at least LiveStream:Session:TickInterval and at most 00:01:00.");
+        }
+
         if (options.MaxFfmpegRestarts is < 0 or > 100)
         {
             errors.Add("LiveStream:Session:MaxFfmpegRestarts must be between 0 and 100.");
