@@ -66,7 +66,7 @@ const origin = performance.now();
 const measureFrom = origin + measureAfterMs;
 const stopAt = origin + durationMs;
 const cpuAtStart = process.cpuUsage();
-emit({ event: 'started', publishers: urls.length, masking: masking() });
+emit({ event: 'started', pid: process.pid, publishers: urls.length, masking: masking() });
 
 const publishers = urls.map((url, i) => new Publisher(url, origin + (rampUpMs * i) / urls.length));
 setTimeout(() => {
