@@ -22,8 +22,8 @@ internal static class ExternalClientCapacity
     {
         var started = Stopwatch.GetTimestamp();
         var streams = new List<LoadStream>(await target.StreamsAsync(WarmUpPublishers));
-        var warm = await NodeLoadClient.RunAsync(target, streams, chunkBytes, intervalMs, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
-        Console.WriteLine(Invariant($"-- warm-up, {WarmUpPublishers} publishers (node ws): ack {warm.Ack}, errors {warm.Errors}"));
+        var (warm, warmFailure) = await TryRunAsync(target, streams, chunkBytes, intervalMs, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
+        Console.WriteLine(Invariant($"-- warm-up, {WarmUpPublishers} publishers (node ws): {(warm is null ? warmFailure : $"ack {warm.Ack}, errors {warm.Errors}")}"));
 
         var rows = new List<string>();
         var passed = 0;
@@ -43,7 +43,14 @@ internal static class ExternalClientCapacity
                 streams.AddRange(await target.StreamsAsync(publishers - streams.Count));
             }
 
-            var run = await NodeLoadClient.RunAsync(target, streams[..publishers], chunkBytes, intervalMs, ramp, ramp + measure);
+            var (run, failure) = await TryRunAsync(target, streams[..publishers], chunkBytes, intervalMs, ramp, ramp + measure);
+            if (run is null)
+            {
+                exhausted = false;
+                rows.Add(Invariant($"| {publishers} | | | | | | | | client failed: {failure} | **no** |"));
+                break;
+            }
+
             masking = run.Masking;
             var ack = run.Ack;
             var ok = ack.Count > 0 && ack.P99 < p99LimitMs && run.Errors == "none";
@@ -59,6 +66,21 @@ internal static class ExternalClientCapacity
         }
 
         return new CapacitySteps(rows, passed, exhausted, masking);
+    }
+
+    /// <summary>A client that broke is a finding of its own, not a reason to lose the rest of the benchmark.</summary>
+    private static async Task<(NodeRun? Run, string? Failure)> TryRunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan duration)
+    {
+        try
+        {
+            return (await NodeLoadClient.RunAsync(target, streams, chunkBytes, intervalMs, ramp, duration), null);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // OperationCanceledException: the client outlived its own hard limit and was stopped.
+            Console.WriteLine(ex.Message);
+            return (null, ex.Message);
+        }
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
