@@ -184,7 +184,14 @@ function Publisher(url, startAt) {
 
   const open = () => {
     state = 'connecting';
-    socket = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+    try {
+      socket = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+    } catch (error) {
+      // A malformed URL throws here, with the URL (and its key) in the message.
+      failed = true;
+      finished('connect: ' + redact(error.message));
+      return;
+    }
     socket.on('message', onMessage);
     socket.on('error', (error) => {
       if (failed) return;
