@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks. Quick mode (default, about 5 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
+# Benchmarks. Quick mode (default, about 8 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
 # whole-system CPU harness on the first 10 s of each capture, and short load runs (direct pipe against the cluster
-# path, reconnects under drops, capacity steps within 60 s). --full: BenchmarkDotNet's default (longer, steadier)
-# runs, whole captures, longer load runs and up to 10 minutes of capacity steps. Prints a markdown report and
-# writes it, with the method, to docs/benchmarks.md.
+# path, reconnects under drops, capacity steps within 60 s, then capacity steps with the external Node ws client
+# within about 75 s each on the cluster path and the embedded default). --full: BenchmarkDotNet's default (longer,
+# steadier) runs, whole captures, longer load runs and up to 10 minutes of capacity steps per table. Prints a
+# markdown report and writes it, with the method, to docs/benchmarks.md. Installs ffmpeg, node and npm when missing.
 #
 # Failover gaps (a real Redis + 2 silos + 2 gateways cluster, four faults, $GAPS_RUNS runs each, default 10: about
 # 25 minutes) run only when asked: --gaps adds them to the run, --gaps-only runs them alone and replaces only that
@@ -27,6 +28,11 @@ gaps_runs=${GAPS_RUNS:-10}
 
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+# The load run's external client (test/load-ws) is Node with the ws package.
+if [[ $gaps != only ]]; then
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+fi
 [[ $gaps != keep ]] && ! command -v redis-server >/dev/null 2>&1 && need+=(redis-server)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
@@ -124,6 +130,9 @@ cpu_args=(cpu --out "$work/cpu.md" --ratios "$work/cpu-ratios.txt")
 dotnet "$bench" "${cpu_args[@]}"
 
 echo "== load"
+# The external client's packages, exactly as package-lock.json pins them (no install scripts: ws loads bufferutil's
+# prebuilt binary itself).
+npm ci --prefix test/load-ws --ignore-scripts --no-audit --no-fund --loglevel=error
 load_args=(load --out "$work/load.md" --cpu-ratios "$work/cpu-ratios.txt")
 [[ $mode == full ]] && load_args+=(--full)
 dotnet "$bench" "${load_args[@]}"
@@ -173,6 +182,15 @@ dotnet "$bench" "${load_args[@]}"
   echo "\`POST /api/streams\` with the \`null\` output (\`archive\` where archives are checked). The direct pipe is this"
   echo "program's \`pipe\` verb: Kestrel, a WebSocket straight into the same sink, the same framing, trimming and acks, no Orleans."
   echo "Ack latency: a chunk's send → the first \`ack\` covering it."
+  echo
+  echo "Capacity is also measured with an external client, \`test/load-ws/load-ws.mjs\`, so the figures do not depend on"
+  echo "one generator's shape: Node $(node --version 2>/dev/null || echo '(missing)') with the \`ws\` package and its native \`bufferutil\` masking, versions"
+  echo "pinned in \`test/load-ws/package-lock.json\` (\`npm ci\` installs them), a process of its own on the same 2 cores, one"
+  echo "socket per publisher, \`livestream.v1\` written from [protocol.md](protocol.md) without the project's code. It reads"
+  echo "the ingest URLs from stdin (stream keys never go on a command line), prints JSON (ack p50/p95/p99/max, acked"
+  echo "bytes, closes by kind, its own CPU) and stops by itself. Its CPU (utime + stime from /proc) is reported beside the"
+  echo "servers'. For a run of your own: \`LiveStream.Benchmarks load --node-only [--node-steps-cluster 250,500]"
+  echo "[--node-steps-embedded 500,1000]\`, or the script alone against any gateway (usage in its header)."
   echo
   cat "$work/load.md"
   if [[ -s "$work/gaps-section.md" ]]; then

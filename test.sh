@@ -59,8 +59,9 @@ for project in test/LiveStream.Grains.Tests test/LiveStream.Gateway.Tests test/L
   rm -rf "$results"
 done
 
-# The browser client's pure logic (queue, offsets, backoff, codec choice) under Node's built-in test runner.
-echo "== test/client (node --test)"
+# The browser client's pure logic (queue, offsets, backoff, codec choice) and the external load client's framing and
+# ack bookkeeping (test/load-ws, no npm install needed) under Node's built-in test runner.
+echo "== test/client, test/load-ws (node --test)"
 if ! command -v node >/dev/null 2>&1; then
   echo "node is missing: the client's unit tests did not run"
   failed=$((failed + 1))
@@ -70,7 +71,7 @@ else
   # Files, not a folder (a folder argument works on Node 20 only); --test-timeout where this Node has it (not 18).
   node_args=(--test --test-reporter=tap)
   node --help | grep -q -- --test-timeout && node_args+=(--test-timeout=60000)
-  if ! node "${node_args[@]}" test/client/*.test.mjs 2>&1 | tee "$node_out"; then
+  if ! node "${node_args[@]}" test/client/*.test.mjs test/load-ws/*.test.mjs 2>&1 | tee "$node_out"; then
     status=1
   fi
   p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_out" | tail -1)

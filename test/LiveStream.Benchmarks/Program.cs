@@ -6,7 +6,7 @@ using LiveStream.Benchmarks;
 using LiveStream.Benchmarks.Gaps;
 using LiveStream.Benchmarks.Load;
 
-// Usage: micro [--full] [BenchmarkDotNet args] | cpu | gaps [options, see GapOptions] | load [--full] [--out FILE]
+// Usage: micro [--full] [BenchmarkDotNet args] | cpu | gaps [options, see GapOptions] | load [--full] [--out FILE] [--node-only ...]
 // | loadgen [options, see LoadGenCommand] | pipe --urls URL (the direct-pipe yardstick, started by load)
 if (args.Length > 0 && args[0] == "cpu")
 {

@@ -7,11 +7,13 @@ using LiveStream.Testing.Load;
 namespace LiveStream.Benchmarks.Load;
 
 /// <summary>
-/// <c>load [--full] [--out FILE] [--cpu-ratios FILE]</c>: the load figures of <c>./bench.sh</c>, all in one run on
+/// <c>load [--full] [--out FILE] [--cpu-ratios FILE] [--node-only] [--node-steps-cluster N,N…] [--node-steps-embedded N,N…]</c>:
+/// the load figures of <c>./bench.sh</c>, all in one run on
 /// the same machine: the direct pipe against the cluster path at the same load (CPU per MB, ack latency, their
 /// ratio), reconnects under random drops (with every archive checked), then capacity: publishers stepped up on the
-/// cluster until the p99 ack latency reaches 100 ms, with memory per session at each step. Writes a markdown
-/// section to FILE. Goals are reported, never asserted.
+/// cluster until the p99 ack latency reaches 100 ms, with memory per session at each step; then the same capacity
+/// steps driven by an external client (<see cref="NodeLoadClient"/>) on the cluster path and on the embedded default.
+/// Writes a markdown section to FILE. Goals are reported, never asserted.
 /// </summary>
 internal static class LoadHarness
 {
@@ -29,6 +31,18 @@ internal static class LoadHarness
         var profile = args.Contains("--full") ? Profile.Full : Profile.Quick;
         var capture = MediaCapture.Load("h264-opus-mkv");
         var md = new StringBuilder();
+        var clusterSteps = Value("--node-steps-cluster") is { } c ? ParseSteps(c) : profile.NodeClusterSteps;
+        var embeddedSteps = Value("--node-steps-embedded") is { } e ? ParseSteps(e) : profile.NodeEmbeddedSteps;
+        if (args.Contains("--node-only"))
+        {
+            // Only the external client's capacity steps (a run of its own, or a smoke check with small steps).
+            Console.WriteLine("== load: cluster path (silo + gateway processes)");
+            var only = await MeasureExternalClientAsync(await LoadTarget.StartClusterAsync(), capture, profile, clusterSteps, embeddedSteps, md);
+            md.AppendLine("### Goals (reported, not asserted)").AppendLine()
+                .AppendLine("| goal | target | measured | met |").AppendLine("|---|---|---|---|")
+                .AppendLine(only.ClusterGoal).AppendLine(only.EmbeddedGoal);
+            return await WriteAsync(md, Value("--out"));
+        }
 
         Console.WriteLine("== load: direct pipe");
         PathFigures pipe;
@@ -38,7 +52,8 @@ internal static class LoadHarness
         }
 
         Console.WriteLine("== load: cluster path (silo + gateway processes)");
-        await using var cluster = await LoadTarget.StartClusterAsync();
+        var cluster = await LoadTarget.StartClusterAsync();
+        await using var stopCluster = cluster;
         var hop = await MeasurePathAsync(cluster, capture, profile);
         var cpuRatio = hop.CpuPerMb / pipe.CpuPerMb;
         var marginalRatio = hop.CpuPerMbAboveIdle / pipe.CpuPerMbAboveIdle;
@@ -71,10 +86,14 @@ internal static class LoadHarness
         capacity.Rows.ForEach(r => md.AppendLine(r));
         md.AppendLine();
 
+        // The same capacity question asked with a client that is not the project's generator.
+        var external = await MeasureExternalClientAsync(cluster, capture, profile, clusterSteps, embeddedSteps, md);
+
         var cpuRatios = Value("--cpu-ratios") is { } file && File.Exists(file) ? File.ReadAllLines(file) : [];
         md.AppendLine("### Goals (reported, not asserted)").AppendLine()
             .AppendLine("| goal | target | measured | met |").AppendLine("|---|---|---|---|")
             .AppendLine(Goal("capacity (1 Mbit/s publishers at p99 ack < 100 ms)", "≥ 2000", capacity.Passed.ToString(CultureInfo.InvariantCulture) + (capacity.Exhausted ? " (every step passed)" : ""), capacity.Passed >= 2000))
+            .AppendLine(external.ClusterGoal).AppendLine(external.EmbeddedGoal)
             .AppendLine(Goal("cluster hop CPU per MB ÷ direct pipe (gross, idle work included)", "≤ 1.5", Invariant($"{cpuRatio:0.00}"), cpuRatio <= 1.5))
             .AppendLine(Goal("cluster hop CPU per MB ÷ direct pipe, above idle (marginal)", "≤ 1.5", Invariant($"{marginalRatio:0.00}"), marginalRatio <= 1.5))
             .AppendLine(Goal("memory per session (RSS growth per added session, in-flight bytes included)", "≤ 64 KiB", Invariant($"{capacity.MemoryPerSessionKib:0} KiB (at {capacity.MemoryAt} publishers)"), capacity.MemoryPerSessionKib <= 64))
@@ -87,13 +106,100 @@ internal static class LoadHarness
                 : $"| whole-system CPU per 720p stream ÷ FFmpeg alone, {label} | ≤ 1.2 | {ratio.ToString("0.00", CultureInfo.InvariantCulture)}: idle measured above the stream (noise) | unknown |");
         }
 
+        return await WriteAsync(md, Value("--out"));
+    }
+
+    private static async Task<int> WriteAsync(StringBuilder md, string? output)
+    {
         Console.WriteLine(md);
-        if (Value("--out") is { } output)
+        if (output is not null)
         {
             await File.WriteAllTextAsync(output, md.ToString());
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Capacity steps driven by the external client: on <paramref name="cluster"/> (which it then stops), then on a
+    /// fresh embedded default. Appends the section to <paramref name="md"/>.
+    /// </summary>
+    private static async Task<ExternalFigures> MeasureExternalClientAsync(LoadTarget cluster, MediaCapture capture, Profile profile, int[] clusterSteps, int[] embeddedSteps, StringBuilder md)
+    {
+        var unavailable = NodeLoadClient.Unavailable();
+        CapacitySteps? nodeCluster = null;
+        await using (cluster)
+        {
+            if (unavailable is null)
+            {
+                Console.WriteLine("== load: capacity with an external client (Node ws), cluster path");
+                nodeCluster = await MeasureWithNodeAsync(cluster, clusterSteps, profile);
+            }
+        }
+
+        CapacitySteps? nodeEmbedded = null;
+        if (unavailable is null)
+        {
+            Console.WriteLine("== load: capacity with an external client (Node ws), embedded default");
+            await using var embedded = await LoadTarget.StartEmbeddedAsync();
+            nodeEmbedded = await MeasureWithNodeAsync(embedded, embeddedSteps, profile);
+        }
+
+        md.AppendLine("### Capacity with an external client (Node ws)").AppendLine()
+            .AppendLine(Invariant($"The same steps, driven by `test/load-ws/load-ws.mjs` instead of the project's generator, so the figures do not depend on one generator's shape: Node {NodeVersion()} with the `ws` package (versions pinned in `test/load-ws/package-lock.json`), a separate process on the same 2 cores, one socket per publisher, `livestream.v1` written from docs/protocol.md alone (no project code), 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms of `{capture.Name}` looped), each chunk sent when due once the previous one is written to its socket, `end` once all is acked, no reconnects."))
+            .AppendLine(Invariant($"Each step ramps up over {profile.StepRampSeconds} s and is measured for {profile.StepMeasureSeconds} s; it stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.NodeCapacityBudget.TotalSeconds:0} s per target. Each target first gets a 6 s warm-up run of 100 publishers, not reported."))
+            .AppendLine("Client cores: the node process's own utime + stime (/proc) over the measured window; server cores: the server processes' over the same window. Acked Mbit/s is the client's count over that window.")
+            .AppendLine(Invariant($"`ws` masks frames with {nodeCluster?.Masking ?? nodeEmbedded?.Masking ?? "(not run)"}. The embedded default is one gateway process hosting its silo, as `./run.sh` starts it.")).AppendLine();
+        if (unavailable is not null)
+        {
+            md.AppendLine("Not run: " + unavailable + ".").AppendLine();
+        }
+        else
+        {
+            md.AppendLine("Cluster path (silo + gateway processes):").AppendLine()
+                .AppendLine(ExternalClientCapacity.Header).AppendLine(ExternalClientCapacity.Alignment);
+            nodeCluster!.Rows.ToList().ForEach(r => md.AppendLine(r));
+            md.AppendLine().AppendLine("Embedded default (one process):").AppendLine()
+                .AppendLine(ExternalClientCapacity.Header).AppendLine(ExternalClientCapacity.Alignment);
+            nodeEmbedded!.Rows.ToList().ForEach(r => md.AppendLine(r));
+            md.AppendLine();
+        }
+
+        return new ExternalFigures(
+            NodeGoal("capacity with an external client (Node ws), cluster path", 2000, nodeCluster, unavailable),
+            NodeGoal("capacity with an external client (Node ws), embedded default", 3000, nodeEmbedded, unavailable));
+    }
+
+    private static int[] ParseSteps(string list) => [.. list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
+
+    private static Task<CapacitySteps> MeasureWithNodeAsync(LoadTarget target, int[] steps, Profile profile) =>
+        ExternalClientCapacity.MeasureAsync(
+            target,
+            steps.Where(s => s <= profile.MaxPublishers),
+            ChunkBytes,
+            IntervalMs,
+            TimeSpan.FromSeconds(profile.StepRampSeconds),
+            TimeSpan.FromSeconds(profile.StepMeasureSeconds),
+            profile.NodeCapacityBudget,
+            CapacityP99Ms);
+
+    private static string NodeGoal(string what, int target, CapacitySteps? steps, string? unavailable) => steps is null
+        ? $"| {what} | ≥ {target} | not run: {unavailable} | unknown |"
+        : Goal(what, Invariant($"≥ {target}"), steps.Measured, steps.Passed >= target);
+
+    private static string NodeVersion()
+    {
+        try
+        {
+            using var node = Process.Start(new ProcessStartInfo("node", ["--version"]) { RedirectStandardOutput = true });
+            var version = node!.StandardOutput.ReadLine();
+            node.WaitForExit(5000);
+            return version ?? "?";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "(missing)";
+        }
     }
 
     private static async Task<PathFigures> MeasurePathAsync(LoadTarget target, MediaCapture capture, Profile profile)
@@ -243,6 +349,8 @@ internal static class LoadHarness
             $"| {label} | {MegabytesAcked:0.0} | {ServerCpu:0.00} ({ByProcess}) | {IdleCores:0.000} | {CpuPerMb:0.0000} | {CpuPerMbAboveIdle:0.0000} | {Ack.P50:0.0} | {Ack.P95:0.0} | {Ack.P99:0.0} | {Ack.Max:0.0} | {GeneratorCores:0.00} | {Errors} |");
     }
 
+    private sealed record ExternalFigures(string ClusterGoal, string EmbeddedGoal);
+
     private sealed record ReconnectFigures(Percentiles ToHello, Percentiles ToAck, string Row);
 
     private sealed record CapacityFigures(List<string> Rows, int Passed, double MemoryPerSessionKib, int MemoryAt, bool Exhausted);
@@ -256,9 +364,14 @@ internal static class LoadHarness
         int StepRampSeconds,
         int StepMeasureSeconds,
         int MaxPublishers,
-        TimeSpan CapacityBudget)
+        TimeSpan CapacityBudget,
+        int[] NodeClusterSteps,
+        int[] NodeEmbeddedSteps,
+        TimeSpan NodeCapacityBudget)
     {
-        public static readonly Profile Quick = new(50, 10, 2, 20, 8, 3, 5, 4000, TimeSpan.FromSeconds(60));
-        public static readonly Profile Full = new(200, 40, 5, 100, 40, 10, 20, 4000, TimeSpan.FromMinutes(10));
+        // The external client's steps are fewer and larger than the generator's: in quick mode they reach the goals
+        // (2000 on the cluster path, 3000 embedded) within about 3 min when every step passes.
+        public static readonly Profile Quick = new(50, 10, 2, 20, 8, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75));
+        public static readonly Profile Full = new(200, 40, 5, 100, 40, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10));
     }
 }

@@ -8,7 +8,8 @@ namespace LiveStream.Benchmarks.Load;
 
 /// <summary>
 /// What a load run publishes to, as real processes on loopback: the cluster path (a silo and a standalone gateway,
-/// localhost clustering, as the end-to-end tests run them) or the direct pipe (<see cref="DirectPipeServer"/>).
+/// localhost clustering, as the end-to-end tests run them), the embedded default (one gateway process hosting its
+/// silo) or the direct pipe (<see cref="DirectPipeServer"/>).
 /// Measures their CPU time and resident memory through /proc; disposing kills them.
 /// </summary>
 internal sealed class LoadTarget : IAsyncDisposable
@@ -22,6 +23,7 @@ internal sealed class LoadTarget : IAsyncDisposable
 
     private readonly List<ManagedProcess> _processes;
     private readonly string _data;
+    private bool _disposed;
 
     private LoadTarget(string name, List<ManagedProcess> processes, string data, Uri ingest, HttpClient? api)
     {
@@ -76,6 +78,38 @@ internal sealed class LoadTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>The embedded default, as <c>./run.sh</c> starts it: one gateway process that hosts its silo.</summary>
+    public static async Task<LoadTarget> StartEmbeddedAsync()
+    {
+        var data = Directory.CreateTempSubdirectory("livestream-embedded-").FullName;
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var processes = new List<ManagedProcess>();
+        try
+        {
+            processes.Add(ManagedProcess.Start("embedded", "dotnet",
+            [
+                RepoPaths.ProgramDll("Gateway"),
+                $"--LiveStream:DataPath={data}",
+                $"--LiveStream:Cluster:SiloPort={FreePort.Next()}",
+                $"--LiveStream:Cluster:GatewayPort={FreePort.Next()}",
+                $"--LiveStream:Cluster:ClusterId=load-{Guid.NewGuid():N}",
+                "--Logging:LogLevel:Default=Warning",
+                "--urls", url.ToString().TrimEnd('/'),
+                $"--LiveStream:AdminToken={token}",
+            ], Environment));
+            await ClusterApi.WaitReadyAsync(new Uri(url, "/health/ready"));
+            var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+            api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return new LoadTarget("embedded", processes, data, url, api);
+        }
+        catch
+        {
+            await DisposeAllAsync(processes, data);
+            throw;
+        }
+    }
+
     /// <summary>This program's <c>pipe</c> verb in a process of its own.</summary>
     public static async Task<LoadTarget> StartPipeAsync()
     {
@@ -109,8 +143,15 @@ internal sealed class LoadTarget : IAsyncDisposable
     /// <summary>Resident memory of every process, bytes.</summary>
     public long RssBytes() => _processes.Sum(p => ProcessProbe.RssBytes(p.Id));
 
+    /// <summary>Stops the processes; a second call does nothing (the harness stops the cluster before the embedded run).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Api?.Dispose();
         await DisposeAllAsync(_processes, _data);
     }
