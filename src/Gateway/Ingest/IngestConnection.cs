@@ -21,7 +21,8 @@ internal sealed partial class IngestConnection(
     GatewayInstruments instruments,
     ILogger logger) : IPublisherObserver, IDisposable
 {
-    private const int OffsetHeaderBytes = 8;
+    /// <summary>A batch takes more messages that have already arrived only while it holds fewer bytes than this.</summary>
+    private const int BatchBytes = 1024 * 1024;
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan AckInterval = TimeSpan.FromSeconds(1);
 
@@ -29,6 +30,7 @@ internal sealed partial class IngestConnection(
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _abort = new();
+    private readonly IngestBatch _batch = new();
     private ConnectResult _session = null!;
     private long _offset;
     private long _lastAcked = -1;
@@ -271,29 +273,36 @@ internal sealed partial class IngestConnection(
 
     private async Task<Outcome> ReceiveLoopAsync(ReceiveState state, CancellationToken cancellationToken)
     {
+        // A message whose start was seen while a batch was read (a text or close frame), and a wait for the next
+        // message that a batch started but did not need.
+        ValueWebSocketReceiveResult? seen = null;
+        ValueTask<ValueWebSocketReceiveResult>? waiting = null;
         while (true)
         {
-            // Between messages no receive buffer is held: a zero-byte read waits for the next frame, so an idle
-            // connection costs its socket and nothing more. Idle time is time spent waiting here; back-pressure (a
-            // full session buffer) is not idleness.
-            Volatile.Write(ref _waitingSince, time.GetTimestamp());
-            var result = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-            Volatile.Write(ref _waitingSince, 0);
-            var filled = 0;
-            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close)
+            ValueWebSocketReceiveResult start;
+            if (seen is { } known)
             {
-                if (filled == state.Buffer.Length && !state.Grow(options.MaxMessageBytes))
-                {
-                    return Outcome.ServerClose(CloseCodes.MessageTooBig, $"message over {options.MaxMessageBytes} bytes");
-                }
-
+                start = known;
+                seen = null;
+            }
+            else
+            {
+                // Between messages no receive buffer is held: a zero-byte read waits for the next frame, so an idle
+                // connection costs its socket and nothing more. Idle time is time spent waiting here; back-pressure
+                // (a full session buffer) is not idleness.
                 Volatile.Write(ref _waitingSince, time.GetTimestamp());
-                result = await socket.ReceiveAsync(state.Buffer.AsMemory(filled), cancellationToken);
+                start = await (waiting ?? socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken));
+                waiting = null;
                 Volatile.Write(ref _waitingSince, 0);
-                filled += result.Count;
             }
 
-            switch (result.MessageType)
+            var (filled, tooBig) = await ReceiveMessageAsync(state, start, at: 0, cancellationToken);
+            if (tooBig is not null)
+            {
+                return tooBig;
+            }
+
+            switch (start.MessageType)
             {
                 case WebSocketMessageType.Close:
                     return ClientClosed();
@@ -304,17 +313,81 @@ internal sealed partial class IngestConnection(
                     }
 
                     return Outcome.ServerClose(CloseCodes.ProtocolViolation, protocol == IngestProtocol.Raw ? "text frame in raw mode" : "malformed message");
-                default:
-                    var written = await WriteMessageAsync(state.Buffer.AsMemory(0, filled), time.GetTimestamp(), cancellationToken);
-                    if (written is not null)
-                    {
-                        return written;
-                    }
-
-                    state.Release();
-                    break;
             }
+
+            var batch = _batch;
+            batch.Reset(_offset);
+            if (batch.Add(protocol, state.Buffer, 0, filled, time.GetTimestamp()) is { } malformed)
+            {
+                return Outcome.ServerClose(CloseCodes.ProtocolViolation, malformed);
+            }
+
+            // Fewer, larger hops: the binary messages that have already arrived join this one's grain call (their
+            // bytes continue its bytes). Nothing waits for a batch: the first message not here yet ends it.
+            while (batch.Bytes < BatchBytes)
+            {
+                var next = socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                if (!next.IsCompleted)
+                {
+                    waiting = next;
+                    break;
+                }
+
+                var more = await next;
+                if (more.MessageType != WebSocketMessageType.Binary)
+                {
+                    seen = more;
+                    break;
+                }
+
+                var at = batch.End;
+                (filled, tooBig) = await ReceiveMessageAsync(state, more, at, cancellationToken);
+                if (tooBig is not null)
+                {
+                    return tooBig;
+                }
+
+                if (batch.Add(protocol, state.Buffer, at, filled, time.GetTimestamp()) is { } bad)
+                {
+                    return Outcome.ServerClose(CloseCodes.ProtocolViolation, bad);
+                }
+            }
+
+            foreach (var run in batch.Runs)
+            {
+                var written = await WriteRunAsync(run.Offset, state.Buffer.AsMemory(run.Start, run.Length), batch.ReceivedAt(run), cancellationToken);
+                if (written is not null)
+                {
+                    return written;
+                }
+            }
+
+            state.Release();
         }
+    }
+
+    /// <summary>
+    /// Receives the message whose start is <paramref name="start"/> into the buffer from <paramref name="at"/>;
+    /// returns its length, or the close for a message over <c>MaxMessageBytes</c>.
+    /// </summary>
+    private async ValueTask<(int Length, Outcome? TooBig)> ReceiveMessageAsync(ReceiveState state, ValueWebSocketReceiveResult start, int at, CancellationToken cancellationToken)
+    {
+        var result = start;
+        var filled = 0;
+        while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close)
+        {
+            if (filled >= options.MaxMessageBytes || (at + filled == state.Buffer.Length && !state.Grow(at + options.MaxMessageBytes)))
+            {
+                return (filled, Outcome.ServerClose(CloseCodes.MessageTooBig, $"message over {options.MaxMessageBytes} bytes"));
+            }
+
+            Volatile.Write(ref _waitingSince, time.GetTimestamp());
+            result = await socket.ReceiveAsync(state.Buffer.AsMemory(at + filled, Math.Min(state.Buffer.Length - at - filled, options.MaxMessageBytes - filled)), cancellationToken);
+            Volatile.Write(ref _waitingSince, 0);
+            filled += result.Count;
+        }
+
+        return (filled, null);
     }
 
     private Outcome ClientClosed()
@@ -325,32 +398,12 @@ internal sealed partial class IngestConnection(
         return new Outcome(kind, status, CloseCodes.Normal, "");
     }
 
-    /// <summary>Writes one message to the grain; <paramref name="receivedAt"/> (its last frame's arrival) times the chunk's latency.</summary>
-    private async Task<Outcome?> WriteMessageAsync(ReadOnlyMemory<byte> message, long receivedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a run of messages (contiguous bytes) to the grain in one call; each message's latency is timed from its
+    /// last frame's arrival.
+    /// </summary>
+    private async Task<Outcome?> WriteRunAsync(long offset, ReadOnlyMemory<byte> payload, IEnumerable<long> messagesReceivedAt, CancellationToken cancellationToken)
     {
-        long offset;
-        ReadOnlyMemory<byte> payload;
-        if (protocol == IngestProtocol.V1)
-        {
-            if (message.Length < OffsetHeaderBytes)
-            {
-                return Outcome.ServerClose(CloseCodes.ProtocolViolation, "binary message shorter than its 8-byte offset");
-            }
-
-            offset = BinaryPrimitives.ReadInt64BigEndian(message.Span);
-            if (offset < 0)
-            {
-                return Outcome.ServerClose(CloseCodes.ProtocolViolation, "negative offset");
-            }
-
-            payload = message[OffsetHeaderBytes..];
-        }
-        else
-        {
-            offset = _offset;
-            payload = message;
-        }
-
         var backoff = TimeSpan.FromMilliseconds(5);
         while (true)
         {
@@ -358,7 +411,11 @@ internal sealed partial class IngestConnection(
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
-                    instruments.ChunkLatency.Record(time.GetElapsedTime(receivedAt).TotalSeconds);
+                    foreach (var receivedAt in messagesReceivedAt)
+                    {
+                        instruments.ChunkLatency.Record(time.GetElapsedTime(receivedAt).TotalSeconds);
+                    }
+
                     // Only bytes committed for the first time count: a resend after a reconnect is free.
                     var bitsPerSecond = _bitrate.Add(Math.Max(0, result.Committed - _offset));
                     _offset = Math.Max(_offset, result.Committed);

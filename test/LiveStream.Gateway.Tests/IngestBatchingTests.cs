@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using System.Text;
+using LiveStream.Gateway.Ingest;
+using LiveStream.Gateway.Options;
+using LiveStream.Gateway.Telemetry;
+using LiveStream.Ingest;
+using LiveStream.Sessions;
+using LiveStream.Streams;
+using LiveStream.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LiveStream.Gateway.Tests;
+
+/// <summary>
+/// Fewer, larger hops: messages that arrive while a grain call is under way go to the grain together, in one call per
+/// run of contiguous bytes; a message that finds no call under way goes at once. The real connection runs on a real
+/// server WebSocket over in-memory pipes, against a stand-in grain that holds its writes on demand.
+/// </summary>
+public sealed class IngestBatchingTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly Pipe _toServer = new();
+    private readonly Pipe _toClient = new();
+    private readonly HoldingGrain _grain = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private WebSocket _client = null!;
+    private Task<int> _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        var serverSocket = WebSocket.CreateFromStream(
+            new DuplexStream(_toServer.Reader.AsStream(), _toClient.Writer.AsStream()),
+            new WebSocketCreationOptions { IsServer = true, SubProtocol = IngestEndpoint.SubprotocolV1, KeepAliveInterval = TimeSpan.Zero });
+        _client = WebSocket.CreateFromStream(
+            new DuplexStream(_toClient.Reader.AsStream(), _toServer.Writer.AsStream()),
+            new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+        var options = new IngestOptions { MaxBitsPerSecond = long.MaxValue, IdleTimeout = TimeSpan.FromHours(1) };
+        var connection = new IngestConnection(
+            serverSocket, _grain, IngestProtocol.V1, options, TimeProvider.System, new GatewayInstruments(_services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
+        _server = connection.RunAsync(new ConnectResult(true, 0, null, "batching", 1, 0, 30, null), CancellationToken.None);
+        Assert.Contains("\"hello\"", await ReceiveTextAsync(), StringComparison.Ordinal);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _grain.Release();
+        _client.Abort();
+        _toServer.Writer.Complete();
+        _toClient.Writer.Complete();
+        await Task.WhenAny(_server, Task.Delay(Timeout));
+        _services.Dispose();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_message_that_finds_no_call_under_way_goes_to_the_grain_at_once_and_alone()
+    {
+        await SendAsync(0, 1000, seed: 1);
+
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the chunk to reach the grain");
+        Assert.Equal((0L, 1000), (_grain.Writes.Single().Offset, _grain.Writes.Single().Bytes.Length));
+        Assert.Equal(Payload(1000, 1), _grain.Writes.Single().Bytes);
+        Assert.Contains("\"offset\":1000", await ReceiveTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Messages_that_arrive_during_a_grain_call_go_in_one_call_per_run_of_contiguous_bytes()
+    {
+        _grain.Hold();
+        await SendAsync(0, 1000, seed: 1);
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the first chunk's call to be under way");
+
+        // Three chunks that continue the first, then a resend that overlaps them (a client that went back after a
+        // reconnect it thought it needed): all arrive while the first call is held.
+        await SendAsync(1000, 1000, seed: 2);
+        await SendAsync(2000, 1000, seed: 3);
+        await SendAsync(3000, 1000, seed: 4);
+        await SendAsync(2500, 1000, seed: 5);
+        _grain.Release();
+
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 3, Timeout, "the held chunks to reach the grain");
+        var writes = _grain.Writes.ToArray();
+        Assert.Equal([(0L, 1000), (1000L, 3000), (2500L, 1000)], writes.Select(w => (w.Offset, w.Bytes.Length)));
+        Assert.Equal([.. Payload(1000, 2), .. Payload(1000, 3), .. Payload(1000, 4)], writes[1].Bytes);
+        Assert.Equal(Payload(1000, 5), writes[2].Bytes);
+        Assert.Contains("\"offset\":1000", await ReceiveTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"offset\":4000", await ReceiveTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task An_end_message_behind_a_batch_ends_the_session_once_the_batch_is_committed()
+    {
+        _grain.Hold();
+        await SendAsync(0, 1000, seed: 1);
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the first chunk's call to be under way");
+        await SendAsync(1000, 500, seed: 2);
+        await _client.SendAsync(Encoding.UTF8.GetBytes("{\"type\":\"end\"}"), WebSocketMessageType.Text, true, CancellationToken.None);
+        _grain.Release();
+
+        Assert.Equal(1000, await _server.WaitAsync(Timeout));
+        Assert.Equal([(0L, 1000), (1000L, 500)], _grain.Writes.Select(w => (w.Offset, w.Bytes.Length)));
+        Assert.Equal(DisconnectKind.End, _grain.Disconnected);
+    }
+
+    private static byte[] Payload(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    private async Task SendAsync(long offset, int length, int seed)
+    {
+        var message = new byte[8 + length];
+        BinaryPrimitives.WriteInt64BigEndian(message, offset);
+        Payload(length, seed).CopyTo(message, 8);
+        await _client.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
+    }
+
+    private async Task<string> ReceiveTextAsync()
+    {
+        var buffer = new byte[4096];
+        var result = await _client.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+        return Encoding.UTF8.GetString(buffer, 0, result.Count);
+    }
+
+    private sealed class DuplexStream(Stream input, Stream output) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => input.ReadAsync(buffer, cancellationToken);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => output.FlushAsync(cancellationToken);
+
+        public override void Flush() => output.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
+
+        public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    /// <summary>A stream grain that commits what it is given, holding its writes while a test asks it to.</summary>
+    private sealed class HoldingGrain : IStreamGrain
+    {
+        private readonly object _lock = new();
+        private TaskCompletionSource _open = CompletedGate();
+        private long _committed;
+
+        public ConcurrentQueue<(long Offset, byte[] Bytes)> Writes { get; } = new();
+
+        public DisconnectKind? Disconnected { get; private set; }
+
+        public void Hold()
+        {
+            lock (_lock)
+            {
+                _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        public void Release()
+        {
+            lock (_lock)
+            {
+                _open.TrySetResult();
+            }
+        }
+
+        public async Task<WriteResult> WriteAsync(ChunkWrite write)
+        {
+            // The connection may reuse its buffer once the call returns: keep a copy, as a silo does.
+            Writes.Enqueue((write.Offset, write.Data.Memory.ToArray()));
+            Task gate;
+            lock (_lock)
+            {
+                gate = _open.Task;
+            }
+
+            await gate;
+            _committed = Math.Max(_committed, write.Offset + write.Data.Length);
+            return new WriteResult(WriteOutcome.Committed, _committed);
+        }
+
+        public Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
+        {
+            Disconnected = kind;
+            return Task.CompletedTask;
+        }
+
+        public Task<StreamInfo> CreateAsync(CreateStreamCommand command) => throw new NotSupportedException();
+
+        public Task<StreamInfo?> GetAsync() => throw new NotSupportedException();
+
+        public Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command) => throw new NotSupportedException();
+
+        public Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession) => throw new NotSupportedException();
+
+        public Task<bool> DeleteAsync() => throw new NotSupportedException();
+
+        public Task<SessionStatus?> StopSessionAsync(string sessionId) => throw new NotSupportedException();
+
+        public Task<ConnectResult> ConnectAsync(ConnectRequest request) => throw new NotSupportedException();
+
+        public Task<SessionStatus?> GetSessionAsync(string sessionId) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<SessionStatus>> ListSessionsAsync() => throw new NotSupportedException();
+
+        public Task WakeAsync() => Task.CompletedTask;
+
+        public Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes) => throw new NotSupportedException();
+
+        public GrainId GetGrainId() => throw new NotSupportedException();
+
+        private static TaskCompletionSource CompletedGate()
+        {
+            var gate = new TaskCompletionSource();
+            gate.SetResult();
+            return gate;
+        }
+    }
+}
