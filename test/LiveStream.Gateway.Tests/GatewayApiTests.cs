@@ -167,7 +167,8 @@ public sealed class GatewayApiTests(GatewayFactory factory)
             TimeSpan.FromSeconds(30),
             "the disconnect call's spans to be exported");
         Assert.True(GrainCalls(connection, "ConnectAsync").Count >= 2, "the connect call is in the connection's trace");
-        Assert.True(GrainCalls(connection, "WriteAsync").Count >= 6, "each chunk write is in the connection's trace");
+        // Three chunks sent back to back may share a grain call (messages that arrive during a call go together).
+        Assert.True(GrainCalls(connection, "WriteAsync").Count >= 2, "the chunk writes are in the connection's trace");
         Assert.Contains(GrainCalls(connection, "WriteAsync"), s => s.ParentSpanId == connection.SpanId);
 
         foreach (var span in factory.ExportedSpans.ToList())
