@@ -109,7 +109,9 @@ internal sealed partial class LiveSession
     {
         if (!_lease.IsHeld)
         {
-            await CloseAsync(SessionClose.Lost, "lease lost", CloseCodes.GatewayRestarting, publisherReason: null);
+            // The publisher is told through its connection as well: the gateway may have given up waiting for this
+            // very call (a write stalled on a store that is down), and its retry would only find the grain gone.
+            await CloseAsync(SessionClose.Lost, "lease lost", CloseCodes.GatewayRestarting, "session moved; reconnect");
             return new WriteResult(WriteOutcome.Closed, Durable, CloseCodes.GatewayRestarting, "session moved; reconnect");
         }
 
@@ -223,7 +225,7 @@ internal sealed partial class LiveSession
                 {
                     // A newer lease holder has written the record: this one is fenced off, whatever its lease says.
                     _lease.Fence();
-                    await CloseAsync(SessionClose.Lost, "superseded by a newer lease holder", CloseCodes.GatewayRestarting, publisherReason: null);
+                    await CloseAsync(SessionClose.Lost, "superseded by a newer lease holder", CloseCodes.GatewayRestarting, "session moved; reconnect");
                     return new WriteResult(WriteOutcome.Closed, Durable, CloseCodes.GatewayRestarting, "session moved; reconnect");
                 }
 
