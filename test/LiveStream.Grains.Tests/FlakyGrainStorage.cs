@@ -24,6 +24,9 @@ public sealed class StorageFaults
     public System.Collections.Concurrent.ConcurrentDictionary<string, int> Written { get; } = new();
 
     public int WritesOf(string stateName) => Written.GetValueOrDefault(stateName);
+
+    /// <summary>While set, writes of <see cref="StateNames"/> wait for it (a slow store) instead of failing.</summary>
+    public TaskCompletionSource? Gate { get; set; }
 }
 
 /// <summary>Grain storage on files that fails the writes <see cref="StorageFaults"/> names while it is failing.</summary>
@@ -44,6 +47,11 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, StorageFaults fault
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (faults.Gate is { } gate && faults.StateNames.Contains(stateName))
+        {
+            await gate.Task;
+        }
+
         await inner.WriteStateAsync(stateName, grainId, grainState);
         faults.Written.AddOrUpdate(stateName, 1, (_, n) => n + 1);
     }

@@ -157,7 +157,7 @@ public sealed class LeaseTests : IAsyncLifetime
         var processes = _runner.For(session.SessionId!);
         Assert.Equal(2, processes.Count);
         var second = processes[1];
-        Assert.Equal(second.Id, status.Ffmpeg.Pid);
+        Assert.Equal((second.Id, 1), (status.Ffmpeg.Pid, status.Ffmpeg.Restarts));
         var init = capture.Bytes.AsSpan(0, capture.Bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x1F, 0x43, 0xB6, 0x75])).ToArray();
         await Eventually.HoldsAsync(() => second.Received.Length > init.Length, Timeout, "the new FFmpeg to be fed");
         Assert.Equal(init, second.Received[..init.Length]);
@@ -208,6 +208,7 @@ public sealed class LeaseTests : IAsyncLifetime
 
         var status = (await grain.GetSessionAsync(session.SessionId!))!;
         Assert.Equal((SessionState.Active, capture.Bytes.Length, session.Epoch), (status.State, status.BytesIngested, status.ConnectionEpoch));
+        Assert.Equal((_runner.For(session.SessionId!)[^1].Id, 1), (status.Ffmpeg.Pid, status.Ffmpeg.Restarts));
         Assert.Equal(capture.Bytes.Length, committed);
         var archive = await File.ReadAllBytesAsync(DataLayout.ArchivePath(_dataPath, session.SessionId!));
         Assert.Equal(capture.Bytes, archive);

@@ -16,7 +16,14 @@ public sealed class MediaPipelineTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = TestClusters.Build(_dataPath, runner: null, bufferBytes: 8 * 1024 * 1024);
+        // These tests assert one FFmpeg across a splice. With the default lease (3 s), a test process stalled for
+        // 1.5 s between renewals (a 2-core machine running the whole suite) is fenced off by design: its FFmpeg is
+        // killed and the session picked up again with a new one, which is a move (LeaseTests, LeaseLapseTests), not
+        // what is tested here. A lease no stall outlasts keeps these tests about splicing.
+        _cluster = TestClusters.Build(_dataPath, runner: null, bufferBytes: 8 * 1024 * 1024, settings: new Dictionary<string, string>
+        {
+            ["LiveStream:Lease:Ttl"] = "00:10:00",
+        });
         await _cluster.DeployAsync();
     }
 

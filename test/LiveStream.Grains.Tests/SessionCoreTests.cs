@@ -27,6 +27,8 @@ public sealed class SessionCoreTests(FaultyClusterFixture fixture) : IClassFixtu
     public void Dispose()
     {
         fixture.Faults.Failing = false;
+        fixture.Faults.Gate?.TrySetResult();
+        fixture.Faults.Gate = null;
         fixture.Faults.StateNames.Clear();
         Interlocked.Exchange(ref fixture.Runner.FailingStarts, 0);
     }
@@ -159,6 +161,26 @@ public sealed class SessionCoreTests(FaultyClusterFixture fixture) : IClassFixtu
         var after = (await grain.GetSessionAsync(session.SessionId!))!;
         Assert.Equal(SessionState.Ended, after.State);
         Assert.Single(fixture.Runner.For(session.SessionId!));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_session_shown_as_ended_while_its_end_is_being_stored_shows_no_live_figures()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, MediaCapture.Load("audio-only-opus").Chunks().First()));
+        Assert.NotNull((await grain.GetSessionAsync(session.SessionId!))!.Health);
+
+        // A slow store: the end is being stored while status reads (which interleave) already see it ended.
+        fixture.Faults.StateNames.Add("live");
+        fixture.Faults.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ending = grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        var ended = await Eventually.ReturnsAsync(() => grain.GetSessionAsync(session.SessionId!), s => s!.State == SessionState.Ended, Timeout, "the session to show ended");
+        Assert.False(ending.IsCompleted);
+
+        Assert.Equal((null, null, null, null), (ended!.Health, ended.Outputs, ended.Silo, ended.Ffmpeg.Pid));
+        fixture.Faults.Gate.TrySetResult();
+        await ending;
     }
 
     private async Task<SessionStatus> AdvanceUntilAsync(IStreamGrain grain, string sessionId, Func<SessionStatus, bool> done, string what) =>

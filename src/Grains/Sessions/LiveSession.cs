@@ -94,7 +94,16 @@ internal sealed partial class LiveSession
             return (null, StartRefusal.LeaseUnavailable);
         }
 
-        var restarts = new RestartPolicy(services.Session.MaxFfmpegRestarts, services.Time);
+        var record = new SessionRecord
+        {
+            Id = sessionId,
+            State = SessionState.Active,
+            StartedAt = services.Time.GetUtcNow(),
+            HlsUrl = stream.Outputs.Any(o => o.Type == OutputType.Hls) ? DataLayout.HlsUrl(sessionId) : null,
+            HasArchive = SessionPipeline.WantsArchive(stream.Outputs),
+            LeaseToken = lease.Current!.Token,
+        };
+        var restarts = new RestartPolicy(services.Session.MaxFfmpegRestarts, services.Time, record);
         SessionPipeline pipeline;
         try
         {
@@ -107,16 +116,7 @@ internal sealed partial class LiveSession
             throw;
         }
 
-        var record = new SessionRecord
-        {
-            Id = sessionId,
-            State = SessionState.Active,
-            StartedAt = services.Time.GetUtcNow(),
-            ConnectionEpoch = ++stream.LastEpoch,
-            HlsUrl = stream.Outputs.Any(o => o.Type == OutputType.Hls) ? DataLayout.HlsUrl(sessionId) : null,
-            HasArchive = SessionPipeline.WantsArchive(stream.Outputs),
-            LeaseToken = lease.Current!.Token,
-        };
+        record.ConnectionEpoch = ++stream.LastEpoch;
         stream.Sessions.Add(record);
         SessionHistory.ForgetExpired(services, stream);
         var excess = stream.Sessions.Count - services.Session.HistoryLimit;
@@ -184,9 +184,16 @@ internal sealed partial class LiveSession
         }
 
         var committed = failover.Committed;
-        var restarts = new RestartPolicy(services.Session.MaxFfmpegRestarts, services.Time);
+        var restarts = new RestartPolicy(services.Session.MaxFfmpegRestarts, services.Time, record);
         var pipeline = OpenPipeline(services, host.Stream, sessionId, restarts, lease, resumeAt: committed);
         pipeline.Resume(failover.InitSegment, committed);
+        if (failover.InitSegment.Length > 0)
+        {
+            // The previous owner had started FFmpeg (its recording's header was known): this owner starts it again.
+            restarts.Moved();
+            services.Instruments.FfmpegRestarts.Add(1, new KeyValuePair<string, object?>("reason", "moved"));
+        }
+
         record.BytesIngested = committed;
         record.LeaseToken = lease.Current!.Token;
         if (record.State == SessionState.Active)
@@ -238,7 +245,6 @@ internal sealed partial class LiveSession
                 LogHandingOff(_services.Logger, Record.Id, reason, Committed);
                 await Pipeline.DisposeAsync();
                 Record.FfmpegPid = null;
-                Record.FfmpegRestarts = Pipeline.Restarts;
                 await StoreBoundedAsync(async () =>
                 {
                     // Everything committed here is in the archive: the next owner continues from it.
@@ -253,7 +259,6 @@ internal sealed partial class LiveSession
                 // Released before the end shows in the status (status reads interleave with this close).
                 ReleaseSiloResources();
                 Record.State = how == SessionClose.Fail ? SessionState.Failed : SessionState.Ended;
-                Record.FfmpegRestarts = Pipeline.Restarts;
                 Record.EndedAt = _services.Time.GetUtcNow();
                 Record.EndReason = reason;
                 Record.CloseCode = closeCode;

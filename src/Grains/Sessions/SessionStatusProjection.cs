@@ -12,7 +12,9 @@ internal static class SessionStatusProjection
 
     public static SessionStatus Of(string streamId, SessionRecord record, LiveSession? live, SiloAddress silo)
     {
-        live = live?.Record == record ? live : null;
+        // Only while the record says live: a session that is closing shows ended (status reads interleave with the
+        // close, which stores the end) before the grain lets it go, and an ended session has no live figures.
+        live = live?.Record == record && record.IsLive ? live : null;
         var pipeline = live?.Pipeline;
         return new SessionStatus(
             record.Id,

@@ -50,6 +50,7 @@ public sealed class SessionRecord
 
     [Id(7)] public int? FfmpegPid { get; set; }
 
+    /// <summary>FFmpeg starts after the session's first, under any owner (see <c>RestartPolicy</c>).</summary>
     [Id(8)] public int FfmpegRestarts { get; set; }
 
     [Id(9)] public int SupersededPublishers { get; set; }
@@ -69,6 +70,9 @@ public sealed class SessionRecord
 
     /// <summary>The fencing token of the lease under which this session's FFmpeg ran.</summary>
     [Id(15)] public long LeaseToken { get; set; }
+
+    /// <summary>Of <see cref="FfmpegRestarts"/>, the starts on a new owner after the session moved (not counted against the budget).</summary>
+    [Id(17)] public int FfmpegMoves { get; set; }
 
     public bool IsLive => State is SessionState.Active or SessionState.Disconnected;
 }
