@@ -14,11 +14,15 @@ public sealed class SessionHealthEndToEndTests(LiveStreamProcesses cluster)
     /// </summary>
     private static readonly TimeSpan MeasuringWindow = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often FFmpeg reports its progress: <c>-stats_period</c>, <c>FfmpegProgress.ReportPeriod</c>.</summary>
+    private static readonly TimeSpan ReportPeriod = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// How far FFmpeg's output may trail the media sent and still be keeping pace: a 500 ms chunk, the router holding
-    /// an element still arriving, the demuxer's read-ahead.
+    /// an element still arriving, the demuxer's read-ahead (2 s in all), and the age of the last report, which is up
+    /// to a report period old when it is read.
     /// </summary>
-    private static readonly TimeSpan PaceLag = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan PaceLag = TimeSpan.FromSeconds(2) + ReportPeriod;
 
     private static readonly TimeSpan SamplePeriod = TimeSpan.FromMilliseconds(500);
 
