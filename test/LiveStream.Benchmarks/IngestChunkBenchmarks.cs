@@ -10,6 +10,7 @@ using LiveStream.Ingest;
 using LiveStream.Sessions;
 using LiveStream.Streams;
 using LiveStream.Telemetry;
+using LiveStream.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -127,68 +128,12 @@ public class IngestChunkBenchmarks
         return frame;
     }
 
-    private sealed class DuplexStream(Stream input, Stream output) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => input.ReadAsync(buffer, cancellationToken);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => output.FlushAsync(cancellationToken);
-
-        public override void Flush() => output.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
-
-        public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
     /// <summary>A stream grain that commits every write at once, so only the gateway's side is measured.</summary>
-    private sealed class CommittingGrain : IStreamGrain
+    private sealed class CommittingGrain : StandInStreamGrain
     {
-        private static readonly Task<WriteResult> Never = Task.FromException<WriteResult>(new NotSupportedException());
         private long _committed;
 
-        public Task<WriteResult> WriteAsync(ChunkWrite write) =>
+        public override Task<WriteResult> WriteAsync(ChunkWrite write) =>
             Task.FromResult(new WriteResult(WriteOutcome.Committed, _committed += write.Data.Length));
-
-        public Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode) => Task.CompletedTask;
-
-        public Task<StreamInfo> CreateAsync(CreateStreamCommand command) => throw new NotSupportedException();
-
-        public Task<StreamInfo?> GetAsync() => throw new NotSupportedException();
-
-        public Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command) => throw new NotSupportedException();
-
-        public Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession) => throw new NotSupportedException();
-
-        public Task<bool> DeleteAsync() => throw new NotSupportedException();
-
-        public Task<SessionStatus?> StopSessionAsync(string sessionId) => throw new NotSupportedException();
-
-        public Task<ConnectResult> ConnectAsync(ConnectRequest request) => throw new NotSupportedException();
-
-        public Task<SessionStatus?> GetSessionAsync(string sessionId) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<SessionStatus>> ListSessionsAsync() => throw new NotSupportedException();
-
-        public Task WakeAsync() => Never;
-
-        public Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes) => throw new NotSupportedException();
-
-        public GrainId GetGrainId() => throw new NotSupportedException();
     }
 }

@@ -130,37 +130,8 @@ public sealed class IngestBatchingTests : IAsyncLifetime
         return Encoding.UTF8.GetString(buffer, 0, result.Count);
     }
 
-    private sealed class DuplexStream(Stream input, Stream output) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => input.ReadAsync(buffer, cancellationToken);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => output.FlushAsync(cancellationToken);
-
-        public override void Flush() => output.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
-
-        public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
     /// <summary>A stream grain that commits what it is given, holding its writes while a test asks it to.</summary>
-    private sealed class HoldingGrain : IStreamGrain
+    private sealed class HoldingGrain : StandInStreamGrain
     {
         private readonly object _lock = new();
         private TaskCompletionSource _open = CompletedGate();
@@ -186,7 +157,7 @@ public sealed class IngestBatchingTests : IAsyncLifetime
             }
         }
 
-        public async Task<WriteResult> WriteAsync(ChunkWrite write)
+        public override async Task<WriteResult> WriteAsync(ChunkWrite write)
         {
             // The connection may reuse its buffer once the call returns: keep a copy, as a silo does.
             Writes.Enqueue((write.Offset, write.Data.Memory.ToArray()));
@@ -201,35 +172,11 @@ public sealed class IngestBatchingTests : IAsyncLifetime
             return new WriteResult(WriteOutcome.Committed, _committed);
         }
 
-        public Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
+        public override Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
         {
             Disconnected = kind;
             return Task.CompletedTask;
         }
-
-        public Task<StreamInfo> CreateAsync(CreateStreamCommand command) => throw new NotSupportedException();
-
-        public Task<StreamInfo?> GetAsync() => throw new NotSupportedException();
-
-        public Task<StreamInfo?> UpdateAsync(UpdateStreamCommand command) => throw new NotSupportedException();
-
-        public Task<bool> RotateKeyAsync(byte[] newKeyHash, bool keepForLiveSession) => throw new NotSupportedException();
-
-        public Task<bool> DeleteAsync() => throw new NotSupportedException();
-
-        public Task<SessionStatus?> StopSessionAsync(string sessionId) => throw new NotSupportedException();
-
-        public Task<ConnectResult> ConnectAsync(ConnectRequest request) => throw new NotSupportedException();
-
-        public Task<SessionStatus?> GetSessionAsync(string sessionId) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<SessionStatus>> ListSessionsAsync() => throw new NotSupportedException();
-
-        public Task WakeAsync() => Task.CompletedTask;
-
-        public Task<ArchiveRead> ReadArchiveAsync(string sessionId, long offset, int maxBytes) => throw new NotSupportedException();
-
-        public GrainId GetGrainId() => throw new NotSupportedException();
 
         private static TaskCompletionSource CompletedGate()
         {
