@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Net.WebSockets;
 using System.Text.Json;
 using LiveStream.Gateway.Options;
@@ -48,7 +46,7 @@ internal sealed partial class IngestConnection(
         _bitrate = new BitrateMeter(options.BitrateWindow, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _abort.Token);
         var cancellationToken = linked.Token;
-        var receive = new ReceiveState(options.ReceiveBufferBytes);
+        var receive = new ReceiveBuffer(options.ReceiveBufferBytes);
         var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
         using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watchdog = WatchIdleAsync(stopWatchdog.Token);
@@ -271,7 +269,7 @@ internal sealed partial class IngestConnection(
         return cut;
     }
 
-    private async Task<Outcome> ReceiveLoopAsync(ReceiveState state, CancellationToken cancellationToken)
+    private async Task<Outcome> ReceiveLoopAsync(ReceiveBuffer state, CancellationToken cancellationToken)
     {
         // A message whose start was seen while a batch was read (a text or close frame), and a wait for the next
         // message that a batch started but did not need.
@@ -370,7 +368,7 @@ internal sealed partial class IngestConnection(
     /// Receives the message whose start is <paramref name="start"/> into the buffer from <paramref name="at"/>;
     /// returns its length, or the close for a message over <c>MaxMessageBytes</c>.
     /// </summary>
-    private async ValueTask<(int Length, Outcome? TooBig)> ReceiveMessageAsync(ReceiveState state, ValueWebSocketReceiveResult start, int at, CancellationToken cancellationToken)
+    private async ValueTask<(int Length, Outcome? TooBig)> ReceiveMessageAsync(ReceiveBuffer state, ValueWebSocketReceiveResult start, int at, CancellationToken cancellationToken)
     {
         var result = start;
         var filled = 0;
@@ -520,38 +518,6 @@ internal sealed partial class IngestConnection(
         catch (JsonException)
         {
             return false;
-        }
-    }
-
-    /// <summary>The buffer a message is received into: rented when a message starts, returned once it is handled.</summary>
-    private sealed class ReceiveState(int initialSize)
-    {
-        private byte[]? _buffer;
-
-        public byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(initialSize);
-
-        public bool Grow(int max)
-        {
-            if (Buffer.Length >= max)
-            {
-                return false;
-            }
-
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(max, Buffer.Length * 2));
-            Buffer.CopyTo(bigger, 0);
-            ArrayPool<byte>.Shared.Return(Buffer);
-            _buffer = bigger;
-            return true;
-        }
-
-        /// <summary>Returns the buffer between messages: an idle connection holds none.</summary>
-        public void Release()
-        {
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
-            }
         }
     }
 
