@@ -40,7 +40,14 @@ public sealed class IngestBatchingTests : IAsyncLifetime
         _client = WebSocket.CreateFromStream(
             new DuplexStream(_toClient.Reader.AsStream(), _toServer.Writer.AsStream()),
             new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-        var options = new IngestOptions { MaxBitsPerSecond = long.MaxValue, IdleTimeout = TimeSpan.FromHours(1) };
+        // A held write is never abandoned and tried again: each call the grain sees is one the connection made once.
+        var options = new IngestOptions
+        {
+            MaxBitsPerSecond = long.MaxValue,
+            IdleTimeout = TimeSpan.FromHours(1),
+            WriteAttemptTimeout = TimeSpan.FromMinutes(5),
+            WriteRetryTimeout = TimeSpan.FromMinutes(5),
+        };
         var connection = new IngestConnection(
             serverSocket, _grain, IngestProtocol.V1, options, TimeProvider.System, new GatewayInstruments(_services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
         _server = connection.RunAsync(new ConnectResult(true, 0, null, "batching", 1, 0, 30, null), CancellationToken.None);
