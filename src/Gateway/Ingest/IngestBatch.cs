@@ -26,8 +26,8 @@ internal sealed class IngestBatch
     /// <summary>Where the next message is received into the buffer (right after the last payload).</summary>
     public int End { get; private set; }
 
-    /// <summary>When each message of <paramref name="run"/> arrived (its last frame), as timestamps.</summary>
-    public IEnumerable<long> ReceivedAt(Run run) => _receivedAt.Skip(run.FirstMessage).Take(run.Messages);
+    /// <summary>When message <paramref name="index"/> of <paramref name="run"/> arrived (its last frame), as a timestamp.</summary>
+    public long ReceivedAt(Run run, int index) => _receivedAt[run.FirstMessage + index];
 
     /// <summary>Empties the batch; a raw connection's next message is at <paramref name="committed"/>.</summary>
     public void Reset(long committed)

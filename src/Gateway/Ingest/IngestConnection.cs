@@ -353,7 +353,7 @@ internal sealed partial class IngestConnection(
 
             foreach (var run in batch.Runs)
             {
-                var written = await WriteRunAsync(run.Offset, state.Buffer.AsMemory(run.Start, run.Length), batch.ReceivedAt(run), cancellationToken);
+                var written = await WriteRunAsync(run, state.Buffer.AsMemory(run.Start, run.Length), cancellationToken);
                 if (written is not null)
                 {
                     return written;
@@ -400,18 +400,18 @@ internal sealed partial class IngestConnection(
     /// Writes a run of messages (contiguous bytes) to the grain in one call; each message's latency is timed from its
     /// last frame's arrival.
     /// </summary>
-    private async Task<Outcome?> WriteRunAsync(long offset, ReadOnlyMemory<byte> payload, IEnumerable<long> messagesReceivedAt, CancellationToken cancellationToken)
+    private async Task<Outcome?> WriteRunAsync(IngestBatch.Run run, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(5);
         while (true)
         {
-            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken);
+            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, run.Offset, payload)), cancellationToken);
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
-                    foreach (var receivedAt in messagesReceivedAt)
+                    for (var i = 0; i < run.Messages; i++)
                     {
-                        instruments.ChunkLatency.Record(time.GetElapsedTime(receivedAt).TotalSeconds);
+                        instruments.ChunkLatency.Record(time.GetElapsedTime(_batch.ReceivedAt(run, i)).TotalSeconds);
                     }
 
                     // Only bytes committed for the first time count: a resend after a reconnect is free.
