@@ -25,7 +25,8 @@ public sealed class IngestBatchingTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
-    private readonly Pipe _toServer = new();
+    // Room for everything a test sends while a call is held: the client's sends must not wait for the server to read.
+    private readonly Pipe _toServer = new(new PipeOptions(pauseWriterThreshold: 8 * 1024 * 1024, resumeWriterThreshold: 4 * 1024 * 1024));
     private readonly Pipe _toClient = new();
     private readonly HoldingGrain _grain = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -97,6 +98,35 @@ public sealed class IngestBatchingTests : IAsyncLifetime
         Assert.Equal(Payload(1000, 5), writes[2].Bytes);
         Assert.Contains("\"offset\":1000", await ReceiveTextAsync(), StringComparison.Ordinal);
         Assert.Contains("\"offset\":4000", await ReceiveTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_run_longer_than_a_mebibyte_goes_in_calls_of_at_most_a_mebibyte_each_so_a_session_buffer_holds_no_more()
+    {
+        _grain.Hold();
+        await SendAsync(0, 1000, seed: 1);
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the first chunk's call to be under way");
+
+        // 20 contiguous 60-kB chunks (1.2 MB; the 18th would take one run past 1 MiB) arrive while the first call is held.
+        const int Piece = 60_000;
+        for (var i = 0; i < 20; i++)
+        {
+            await SendAsync(1000 + ((long)i * Piece), Piece, seed: 10 + i);
+        }
+
+        _grain.Release();
+        await Eventually.HoldsAsync(() => _grain.Writes.Sum(w => (long)w.Bytes.Length) == 1000 + (20L * Piece), Timeout, "every chunk to reach the grain");
+        var writes = _grain.Writes.ToArray();
+        Assert.True(writes.Length >= 3, $"{writes.Length} calls");
+        Assert.All(writes, w => Assert.InRange(w.Bytes.Length, 1, 1024 * 1024));
+        var offset = 0L;
+        foreach (var write in writes)
+        {
+            Assert.Equal(offset, write.Offset);
+            offset += write.Bytes.Length;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 20).SelectMany(i => Payload(Piece, 10 + i)), writes.Skip(1).SelectMany(w => w.Bytes));
     }
 
     [Fact(Timeout = 30_000)]

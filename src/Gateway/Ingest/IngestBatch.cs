@@ -7,9 +7,11 @@ namespace LiveStream.Gateway.Ingest;
 /// The messages one read of a socket hands to the grain: runs of contiguous bytes in the receive buffer, one grain
 /// call each. A <c>livestream.v1</c> message's 8-byte offset is read off; a message that continues the run before it
 /// has its payload moved down over its offset, so the run grows; one that does not (a resend after a reconnect)
-/// starts a run of its own. Raw messages always continue. Reused by its connection, message after message.
+/// starts a run of its own, and so does one that would take a run past <c>maxRunBytes</c> (a grain call carries at
+/// most that much, or one message, so a session buffer holds no more than its capacity for it). Raw messages always
+/// continue. Reused by its connection, message after message.
 /// </summary>
-internal sealed class IngestBatch
+internal sealed class IngestBatch(int maxRunBytes)
 {
     private const int OffsetHeaderBytes = 8;
 
@@ -71,7 +73,7 @@ internal sealed class IngestBatch
 
         _receivedAt.Add(receivedAt);
         Bytes += length;
-        if (_runs.Count > 0 && _runs[^1] is var last && last.Offset + last.Length == offset)
+        if (_runs.Count > 0 && _runs[^1] is var last && last.Offset + last.Length == offset && last.Length + length <= maxRunBytes)
         {
             // It continues the run: its payload moves down over its offset, right after the run's bytes.
             buffer.AsSpan(payload, length).CopyTo(buffer.AsSpan(last.Start + last.Length));

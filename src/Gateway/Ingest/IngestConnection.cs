@@ -28,7 +28,7 @@ internal sealed partial class IngestConnection(
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _abort = new();
-    private readonly IngestBatch _batch = new();
+    private readonly IngestBatch _batch = new(BatchBytes);
     private ConnectResult _session = null!;
     private long _offset;
     private long _lastAcked = -1;

@@ -6,7 +6,7 @@ namespace LiveStream.Media;
 /// <summary>
 /// The bounded queue between a session's grain turns and its FFmpeg pump. The grain commits into it without
 /// waiting; the pump drains it into FFmpeg's stdin outside any grain turn. Memory is bounded by
-/// <see cref="Capacity"/> bytes (one chunk may always enter an empty buffer, so a chunk larger than the capacity
+/// <see cref="Capacity"/> bytes (one write may always enter an empty buffer, so a chunk larger than the capacity
 /// cannot wedge a session).
 /// </summary>
 public sealed class SessionBuffer : IDisposable
