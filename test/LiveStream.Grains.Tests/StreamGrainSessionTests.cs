@@ -197,6 +197,44 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Bytes_the_media_router_held_back_count_against_the_buffer_so_it_never_holds_more_than_its_capacity()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var video = MediaCapture.Load("vp8-opus").Bytes;
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, video.AsMemory(0, 32 * 1024)));
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+        process.Stall();
+
+        // Pieces that end mid-element (the router holds their tail back until the element is whole), ever smaller
+        // once the buffer is near full: a small piece that completes a held element releases more than its own bytes.
+        long offset = 32 * 1024;
+        var piece = 30_001;
+        var writes = 0;
+        while (piece > 0 && offset + piece < video.Length)
+        {
+            var result = await grain.WriteAsync(new ChunkWrite(session.Epoch, offset, video.AsMemory((int)offset, piece)));
+            writes++;
+            if (result.Outcome == WriteOutcome.Committed)
+            {
+                offset = result.Committed;
+                var buffered = (await grain.GetSessionAsync(session.SessionId!))!.BufferedBytes;
+                Assert.True(buffered <= 256 * 1024, $"{buffered} bytes buffered after write {writes} (capacity 262144)");
+            }
+            else
+            {
+                Assert.Equal(WriteOutcome.BufferFull, result.Outcome);
+                piece /= 3;
+            }
+        }
+
+        Assert.True(writes > 10, $"{writes} writes");
+        process.Resume();
+        await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
+        Assert.Equal(SessionState.Ended, (await grain.GetSessionAsync(session.SessionId!))!.State);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_process_that_dies_is_restarted_and_after_too_many_restarts_the_session_fails_with_4500()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);

@@ -97,8 +97,11 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
         return new SessionPipeline(archive, spec, bufferBytes, runner, supervisor, simulcast) { _restarts = restarts, _instruments = instruments, _mayWrite = mayWrite };
     }
 
-    /// <summary>True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now.</summary>
-    public bool HasRoomFor(int length) => _buffer?.HasRoomFor(length) ?? true;
+    /// <summary>
+    /// True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now. The bytes the router holds back
+    /// (the tail of an element still arriving) count too: a commit that completes their element queues them with it.
+    /// </summary>
+    public bool HasRoomFor(int length) => _buffer?.HasRoomFor(length + (_router?.HeldBytes ?? 0)) ?? true;
 
     /// <summary>
     /// Commits bytes: archive first, then the media router (which only parses and queues for FFmpeg; starting
