@@ -130,6 +130,19 @@ public sealed class IngestBatchingTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_write_the_session_takes_only_part_of_goes_on_from_the_committed_offset_and_each_commit_is_acknowledged()
+    {
+        _grain.Takes = 400;
+        await SendAsync(0, 1000, seed: 1);
+
+        Assert.Contains("\"offset\":400", await ReceiveTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"offset\":800", await ReceiveTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"offset\":1000", await ReceiveTextAsync(), StringComparison.Ordinal);
+        Assert.Equal([(0L, 1000), (400L, 600), (800L, 200)], _grain.Writes.Select(w => (w.Offset, w.Bytes.Length)));
+        Assert.Equal(Payload(1000, 1).AsSpan(400).ToArray(), _grain.Writes.ElementAt(1).Bytes);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task An_end_message_behind_a_batch_ends_the_session_once_the_batch_is_committed()
     {
         _grain.Hold();
@@ -178,6 +191,9 @@ public sealed class IngestBatchingTests : IAsyncLifetime
 
         public DisconnectKind? Disconnected { get; private set; }
 
+        /// <summary>The most bytes one call commits.</summary>
+        public int Takes { get; set; } = int.MaxValue;
+
         public void Hold()
         {
             lock (_lock)
@@ -205,7 +221,13 @@ public sealed class IngestBatchingTests : IAsyncLifetime
             }
 
             await gate;
-            _committed = Math.Max(_committed, write.Offset + write.Data.Length);
+            if (write.Offset > _committed)
+            {
+                return new WriteResult(WriteOutcome.Gap, _committed, CloseCodes.ProtocolViolation, "gap");
+            }
+
+            // Like a session whose buffer has room for only part of the write: it takes what fits.
+            _committed = Math.Max(_committed, Math.Min(write.Offset + write.Data.Length, write.Offset + Takes));
             return new WriteResult(WriteOutcome.Committed, _committed);
         }
 

@@ -29,13 +29,15 @@ public static class StreamFactory
     {
         foreach (var chunk in chunks)
         {
-            while (true)
+            // A full buffer takes part of a chunk, or none of it: the rest is sent again from the committed offset.
+            var end = offset + chunk.Length;
+            while (offset < end)
             {
-                var result = await grain.WriteAsync(new ChunkWrite(epoch, offset, chunk));
+                var result = await grain.WriteAsync(new ChunkWrite(epoch, offset, chunk[(int)(chunk.Length - (end - offset))..]));
                 if (result.Outcome == WriteOutcome.Committed)
                 {
                     offset = result.Committed;
-                    break;
+                    continue;
                 }
 
                 Assert.Equal(WriteOutcome.BufferFull, result.Outcome);

@@ -197,7 +197,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Bytes_the_media_router_held_back_count_against_the_buffer_so_it_never_holds_more_than_its_capacity()
+    public async Task A_write_takes_only_what_fits_and_bytes_held_back_count_so_the_buffer_never_holds_more_than_its_capacity()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
         var session = await StreamFactory.ConnectAsync(grain, hash);
@@ -206,10 +206,11 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
         var process = Assert.Single(fixture.Runner.For(session.SessionId!));
         process.Stall();
 
-        // Pieces that end mid-element (the router holds their tail back until the element is whole), ever smaller
-        // once the buffer is near full: a small piece that completes a held element releases more than its own bytes.
+        // Pieces larger than the buffer, then ever smaller ones, that end mid-element (the router holds their tail back
+        // until the element is whole); the buffer takes what fits. Near full, a small piece that completes a held element
+        // releases more than its own bytes.
         long offset = 32 * 1024;
-        var piece = 30_001;
+        var piece = 300_001;
         var writes = 0;
         while (piece > 0 && offset + piece < video.Length)
         {

@@ -1,6 +1,10 @@
 namespace LiveStream.Ingest;
 
-/// <summary>The answer to a <see cref="ChunkWrite"/>: <see cref="Committed"/> is the session's committed byte count.</summary>
+/// <summary>
+/// The answer to a <see cref="ChunkWrite"/>: <see cref="Committed"/> is the session's committed byte count. A
+/// <see cref="WriteOutcome.Committed"/> answer may cover only the start of the write (the session's buffer had room
+/// for no more): the caller writes the rest from <see cref="Committed"/>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("livestream.WriteResult")]
 public sealed record WriteResult(
     [property: Id(0)] WriteOutcome Outcome,

@@ -397,23 +397,21 @@ internal sealed partial class IngestConnection(
     }
 
     /// <summary>
-    /// Writes a run of messages (contiguous bytes) to the grain in one call; each message's latency is timed from its
-    /// last frame's arrival.
+    /// Writes a run of messages (contiguous bytes) to the grain in one call, or in several when the session's buffer
+    /// takes only part of it (its answer's committed offset says where the rest starts); each message's latency is
+    /// timed from its last frame's arrival to the commit of the whole run.
     /// </summary>
     private async Task<Outcome?> WriteRunAsync(IngestBatch.Run run, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(5);
+        var offset = run.Offset;
+        var end = run.Offset + payload.Length;
         while (true)
         {
-            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, run.Offset, payload)), cancellationToken);
+            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken);
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
-                    for (var i = 0; i < run.Messages; i++)
-                    {
-                        instruments.ChunkLatency.Record(time.GetElapsedTime(_batch.ReceivedAt(run, i)).TotalSeconds);
-                    }
-
                     // Only bytes committed for the first time count: a resend after a reconnect is free.
                     var bitsPerSecond = _bitrate.Add(Math.Max(0, result.Committed - _offset));
                     _offset = Math.Max(_offset, result.Committed);
@@ -423,6 +421,25 @@ internal sealed partial class IngestConnection(
                     }
 
                     await MaybeAckAsync(result.Committed, cancellationToken);
+                    if (result.Committed < end)
+                    {
+                        // Part of the run went in: the rest follows at once, or after a back-off if nothing did.
+                        if (result.Committed > offset)
+                        {
+                            payload = payload[(int)(result.Committed - offset)..];
+                            offset = result.Committed;
+                            backoff = TimeSpan.FromMilliseconds(5);
+                            continue;
+                        }
+
+                        goto case WriteOutcome.BufferFull;
+                    }
+
+                    for (var i = 0; i < run.Messages; i++)
+                    {
+                        instruments.ChunkLatency.Record(time.GetElapsedTime(_batch.ReceivedAt(run, i)).TotalSeconds);
+                    }
+
                     return null;
                 case WriteOutcome.BufferFull:
                     // Back-pressure: this socket is not read until the session's buffer drains.

@@ -6,8 +6,8 @@ namespace LiveStream.Media;
 /// <summary>
 /// The bounded queue between a session's grain turns and its FFmpeg pump. The grain commits into it without
 /// waiting; the pump drains it into FFmpeg's stdin outside any grain turn. Memory is bounded by
-/// <see cref="Capacity"/> bytes (one write may always enter an empty buffer, so a chunk larger than the capacity
-/// cannot wedge a session).
+/// <see cref="Capacity"/> bytes: the session admits only as much of a write as there is room for (see
+/// <c>SessionPipeline.Admits</c>), and one write may always enter an empty buffer, so nothing can wedge a session.
 /// </summary>
 public sealed class SessionBuffer : IDisposable
 {

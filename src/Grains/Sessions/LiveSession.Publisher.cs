@@ -132,12 +132,16 @@ internal sealed partial class LiveSession
         var skip = Committed - write.Offset;
         if (skip < write.Data.Length)
         {
+            // As much as the buffer has room for: the answer's committed offset tells the gateway where the rest goes.
             var data = write.Data.Memory[(int)skip..];
-            if (!Pipeline.HasRoomFor(data.Length) || !Budget.TryTake(data.Length))
+            var admitted = Pipeline.Admits(data.Length);
+            if (admitted == 0 || !Budget.TryTake(admitted))
             {
                 // FFmpeg is behind, or the session is over its ingest cap: the gateway sends the chunk again shortly.
                 return new WriteResult(WriteOutcome.BufferFull, Durable);
             }
+
+            data = data[..admitted];
 
             if (await CommitAsync(data) is { } closed)
             {

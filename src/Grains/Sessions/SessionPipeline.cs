@@ -98,10 +98,22 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
     }
 
     /// <summary>
-    /// True when <paramref name="length"/> more bytes fit in the FFmpeg buffer now. The bytes the router holds back
-    /// (the tail of an element still arriving) count too: a commit that completes their element queues them with it.
+    /// How many of <paramref name="length"/> bytes the FFmpeg buffer takes now (0: none, wait). The bytes the router
+    /// holds back (the tail of an element still arriving) count: a commit that completes their element queues them
+    /// with it. So the buffer never holds more than its capacity, except that an empty buffer takes a whole write even
+    /// when the router holds more than the capacity (a restart waiting for its keyframe), so nothing can wedge.
     /// </summary>
-    public bool HasRoomFor(int length) => _buffer?.HasRoomFor(length + (_router?.HeldBytes ?? 0)) ?? true;
+    public int Admits(int length)
+    {
+        if (_buffer is null)
+        {
+            return length;
+        }
+
+        var buffered = _buffer.BufferedBytes;
+        var room = _buffer.Capacity - buffered - (_router?.HeldBytes ?? 0);
+        return room >= length ? length : room > 0 ? (int)room : buffered == 0 ? length : 0;
+    }
 
     /// <summary>
     /// Commits bytes: archive first, then the media router (which only parses and queues for FFmpeg; starting
