@@ -167,7 +167,10 @@ dotnet "$bench" "${load_args[@]}"
   echo
   echo "One embedded LiveStream process (gateway and silo) receives a capture ($([[ $mode == quick ]] && echo "its first 10 s" || echo "20 s")) at its recorded pace over a"
   echo "WebSocket with the default HLS output; its CPU time, FFmpeg included, is divided by the wall time. The floor"
-  echo "is FFmpeg alone, reading the same bytes at the same pace from a pipe with the same arguments."
+  echo "is FFmpeg alone, reading the same bytes at the same pace from a pipe with the same arguments. The server is"
+  echo "warm: each capture is first streamed once, unpaced (the first H.264 or VP8 session of a process JIT-compiles its"
+  echo "code, and the tiered compiler works on in the background for tens of seconds); idle is then measured over 10 s,"
+  echo "10 s after the last warm-up stream ended."
   echo
   cat "$work/cpu.md"
   echo
