@@ -353,7 +353,7 @@ internal sealed partial class IngestConnection(
 
             foreach (var run in batch.Runs)
             {
-                var written = await WriteRunAsync(run, state.Buffer.AsMemory(run.Start, run.Length), cancellationToken);
+                var written = await WriteRunAsync(run, state, cancellationToken);
                 if (written is not null)
                 {
                     return written;
@@ -401,14 +401,15 @@ internal sealed partial class IngestConnection(
     /// takes only part of it (its answer's committed offset says where the rest starts); each message's latency is
     /// timed from its last frame's arrival to the commit of the whole run.
     /// </summary>
-    private async Task<Outcome?> WriteRunAsync(IngestBatch.Run run, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async Task<Outcome?> WriteRunAsync(IngestBatch.Run run, ReceiveBuffer receive, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(5);
+        var payload = receive.Buffer.AsMemory(run.Start, run.Length);
         var offset = run.Offset;
         var end = run.Offset + payload.Length;
         while (true)
         {
-            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken);
+            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken, receive);
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
@@ -492,7 +493,12 @@ internal sealed partial class IngestConnection(
     /// not after <c>GrainCallTimeout</c>. Chunk writes carry their offset: an abandoned attempt that lands after all,
     /// even after a later one, is trimmed by the grain, never doubled.
     /// </summary>
-    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes a grain call, trying it again after transient failures. <paramref name="payload"/> is the receive buffer
+    /// the call's payload lives in: an attempt given up on while still under way is lent it, so the buffer is not
+    /// reused while that attempt may still read it.
+    /// </summary>
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken, ReceiveBuffer? payload = null)
     {
         var started = time.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
@@ -503,8 +509,14 @@ internal sealed partial class IngestConnection(
             {
                 return await pending.WaitAsync(options.WriteAttemptTimeout, time, cancellationToken);
             }
-            catch (Exception ex) when (IsTransient(ex) && time.GetElapsedTime(started) < options.WriteRetryTimeout)
+            catch (Exception ex)
             {
+                payload?.Lend(pending);
+                if (!IsTransient(ex) || time.GetElapsedTime(started) >= options.WriteRetryTimeout)
+                {
+                    throw;
+                }
+
                 // An abandoned attempt may still fail later; its outcome is of no interest any more.
                 pending.Ignore();
                 LogRetrying(logger, ex, _session.SessionId!, attempt);

@@ -5,10 +5,16 @@ namespace LiveStream.Gateway.Ingest;
 /// <summary>
 /// The buffer a connection receives messages into: rented from the shared pool when a message starts, grown for a
 /// large message or a batch, and returned once they are handled, so an idle connection holds none.
+/// A grain call carries its payload as memory in this buffer, and Orleans reads that memory when it sends the call
+/// (or, in the embedded default, the grain reads it in place). A call the connection stopped waiting for (a timed-out
+/// attempt, a connection that went away) may still do so later, so the buffer is <see cref="Lend">lent</see> to it:
+/// it goes back to the pool only once every such call has ended, and the connection rents a fresh one meanwhile.
+/// Otherwise another message's bytes could be read in its place and committed at its offset.
 /// </summary>
 internal sealed class ReceiveBuffer(int initialSize)
 {
     private byte[]? _buffer;
+    private List<Task>? _lentTo;
 
     public byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(initialSize);
 
@@ -21,18 +27,47 @@ internal sealed class ReceiveBuffer(int initialSize)
 
         var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(max, Buffer.Length * 2));
         Buffer.CopyTo(bigger, 0);
-        ArrayPool<byte>.Shared.Return(Buffer);
+        Return(Buffer);
         _buffer = bigger;
         return true;
     }
 
-    /// <summary>Returns the buffer between messages: an idle connection holds none.</summary>
+    /// <summary>A call that may still read the buffer after the connection stopped waiting for it.</summary>
+    public void Lend(Task call)
+    {
+        if (!call.IsCompleted)
+        {
+            (_lentTo ??= []).Add(call);
+        }
+    }
+
+    /// <summary>Returns the buffer between messages (an idle connection holds none), or once the calls it was lent to end.</summary>
     public void Release()
     {
         if (_buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
             _buffer = null;
         }
+    }
+
+    private void Return(byte[] buffer)
+    {
+        if (_lentTo is { } calls && calls.Exists(c => !c.IsCompleted))
+        {
+            _lentTo = null;
+            _ = ReturnAfterAsync(buffer, calls);
+            return;
+        }
+
+        _lentTo = null;
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    private static async Task ReturnAfterAsync(byte[] buffer, List<Task> calls)
+    {
+        // Their outcomes were already given up on; only their end matters (at the latest the call's response timeout).
+        await Task.WhenAll(calls).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 }
