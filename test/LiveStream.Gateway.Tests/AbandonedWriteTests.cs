@@ -1,4 +1,3 @@
-using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
 using LiveStream.Testing;
 
@@ -16,16 +15,8 @@ public sealed class AbandonedWriteTests : IAsyncLifetime
     private readonly LateReadingGrain _grain = new();
     private IngestConnectionHarness _connection = null!;
 
-    public async Task InitializeAsync() => _connection = await IngestConnectionHarness.StartAsync(
-        _grain,
-        new IngestOptions
-        {
-            MaxBitsPerSecond = long.MaxValue,
-            IdleTimeout = TimeSpan.FromHours(1),
-            WriteAttemptTimeout = TimeSpan.FromMilliseconds(200),
-            WriteRetryTimeout = TimeSpan.FromMinutes(5),
-        },
-        "abandoned");
+    public async Task InitializeAsync() =>
+        _connection = await IngestConnectionHarness.StartAsync(_grain, IngestConnectionHarness.Options(TimeSpan.FromMilliseconds(200)), "abandoned");
 
     public async Task DisposeAsync()
     {

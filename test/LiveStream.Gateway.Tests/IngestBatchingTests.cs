@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
-using LiveStream.Gateway.Options;
 using LiveStream.Ingest;
 using LiveStream.Sessions;
 using LiveStream.Streams;
@@ -22,16 +21,8 @@ public sealed class IngestBatchingTests : IAsyncLifetime
     private IngestConnectionHarness _connection = null!;
 
     // A held write is never abandoned and tried again: each call the grain sees is one the connection made once.
-    public async Task InitializeAsync() => _connection = await IngestConnectionHarness.StartAsync(
-        _grain,
-        new IngestOptions
-        {
-            MaxBitsPerSecond = long.MaxValue,
-            IdleTimeout = TimeSpan.FromHours(1),
-            WriteAttemptTimeout = TimeSpan.FromMinutes(5),
-            WriteRetryTimeout = TimeSpan.FromMinutes(5),
-        },
-        "batching");
+    public async Task InitializeAsync() =>
+        _connection = await IngestConnectionHarness.StartAsync(_grain, IngestConnectionHarness.Options(TimeSpan.FromMinutes(5)), "batching");
 
     public async Task DisposeAsync()
     {

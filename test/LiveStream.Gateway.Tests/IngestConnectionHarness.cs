@@ -52,6 +52,18 @@ internal sealed class IngestConnectionHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>
+    /// Options for a test: no bitrate cap, no idle close, and write attempts given up on after
+    /// <paramref name="writeAttemptTimeout"/> and retried for 5 min.
+    /// </summary>
+    public static IngestOptions Options(TimeSpan writeAttemptTimeout) => new()
+    {
+        MaxBitsPerSecond = long.MaxValue,
+        IdleTimeout = TimeSpan.FromHours(1),
+        WriteAttemptTimeout = writeAttemptTimeout,
+        WriteRetryTimeout = TimeSpan.FromMinutes(5),
+    };
+
     /// <summary>Seeded random bytes: the same seed gives the same payload.</summary>
     public static byte[] Payload(int length, int seed)
     {

@@ -169,12 +169,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     [Fact(Timeout = 30_000)]
     public async Task A_stalled_process_fills_the_bounded_buffer_but_status_and_end_still_answer()
     {
-        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
-        var session = await StreamFactory.ConnectAsync(grain, hash);
-        var video = MediaCapture.Load("vp8-opus").Bytes;
-        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, video.AsMemory(0, 32 * 1024)));
-        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
-        process.Stall();
+        var (grain, session, video, process) = await StartStalledAsync();
 
         long offset = 32 * 1024;
         WriteResult result;
@@ -199,12 +194,7 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
     [Fact(Timeout = 30_000)]
     public async Task A_write_takes_only_what_fits_and_bytes_held_back_count_so_the_buffer_never_holds_more_than_its_capacity()
     {
-        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
-        var session = await StreamFactory.ConnectAsync(grain, hash);
-        var video = MediaCapture.Load("vp8-opus").Bytes;
-        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, video.AsMemory(0, 32 * 1024)));
-        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
-        process.Stall();
+        var (grain, session, video, process) = await StartStalledAsync();
 
         // Pieces larger than the buffer, then ever smaller ones, that end mid-element (the router holds their tail back
         // until the element is whole); the buffer takes what fits. Near full, a small piece that completes a held element
@@ -451,5 +441,17 @@ public sealed class StreamGrainSessionTests(FakeMediaClusterFixture fixture)
 
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
         Assert.Null((await grain.GetSessionAsync(session.SessionId!))!.Health);
+    }
+
+    /// <summary>A session that has written the first 32 KiB of a VP8 capture, whose FFmpeg then stops reading.</summary>
+    private async Task<(IStreamGrain Grain, ConnectResult Session, byte[] Video, FakeMediaProcess Process)> StartStalledAsync()
+    {
+        var (grain, hash) = await StreamFactory.CreateAsync(Grains);
+        var session = await StreamFactory.ConnectAsync(grain, hash);
+        var video = MediaCapture.Load("vp8-opus").Bytes;
+        await grain.WriteAsync(new ChunkWrite(session.Epoch, 0, video.AsMemory(0, 32 * 1024)));
+        var process = Assert.Single(fixture.Runner.For(session.SessionId!));
+        process.Stall();
+        return (grain, session, video, process);
     }
 }
