@@ -60,7 +60,8 @@ public static class SiloHostingExtensions
                 silo.Services.AddGrainStorage(StorageNames.LiveStream, (sp, _) => new Storage.FileGrainStorage(
                     Path.Combine(sp.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, Sessions.DataLayout.StateFolder),
                     sp.GetRequiredService<Orleans.Serialization.Serializer>()));
-                silo.AddMemoryGrainStorage(StorageNames.Failover);
+                silo.Services.AddGrainStorage(StorageNames.Failover, (sp, _) => new Storage.ProcessMemoryGrainStorage(
+                    sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
             }
             else
             {

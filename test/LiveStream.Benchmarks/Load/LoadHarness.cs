@@ -31,6 +31,11 @@ internal static class LoadHarness
     {
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var profile = args.Contains("--full") ? Profile.Full : Profile.Quick;
+        if (Value("--path-publishers") is { } pp)
+        {
+            profile = profile with { PathPublishers = ParseSteps(pp) };
+        }
+
         var capture = MediaCapture.Load("h264-opus-mkv");
         var md = new StringBuilder();
         var clusterSteps = Value("--node-steps-cluster") is { } c ? ParseSteps(c) : profile.NodeClusterSteps;
@@ -84,6 +89,11 @@ internal static class LoadHarness
         }
 
         md.AppendLine();
+        if (args.Contains("--hop-only"))
+        {
+            // Only the hop (a run of its own while working on the per-chunk path).
+            return await WriteAsync(md, Value("--out"));
+        }
 
         Console.WriteLine("== load: capacity");
         var capacity = await MeasureCapacityAsync(cluster, capture, profile);
