@@ -43,6 +43,7 @@ internal sealed partial class IngestConnection(
     {
         _session = session;
         _offset = session.ResumeFrom;
+        _lastAcked = session.ResumeFrom;
         _bitrate = new BitrateMeter(options.BitrateWindow, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _abort.Token);
         var cancellationToken = linked.Token;
@@ -409,7 +410,11 @@ internal sealed partial class IngestConnection(
         var end = run.Offset + payload.Length;
         while (true)
         {
-            var result = await RetryAsync(() => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)), cancellationToken, receive);
+            var result = await RetryAsync(
+                () => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)),
+                cancellationToken,
+                receive,
+                retry: () => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, ReadOnlyMemory<byte>.Empty)));
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
@@ -460,7 +465,7 @@ internal sealed partial class IngestConnection(
     {
         // Every commit is acknowledged: chunks arrive a few times a second, so this is "at least every second
         // while data flows" at the cost of one small text frame per chunk.
-        if (protocol != IngestProtocol.V1 || committed == _lastAcked)
+        if (protocol != IngestProtocol.V1 || committed <= _lastAcked)
         {
             return;
         }
@@ -492,19 +497,25 @@ internal sealed partial class IngestConnection(
     /// <c>WriteRetryTimeout</c> has passed. A call in flight to a silo that died is thus abandoned within a second,
     /// not after <c>GrainCallTimeout</c>. Chunk writes carry their offset: an abandoned attempt that lands after all,
     /// even after a later one, is trimmed by the grain, never doubled.
+    /// <para>
+    /// Attempts after the first make <paramref name="retry"/> when given: for a write, the same write without its
+    /// bytes, which asks where the session's committed bytes end. A silo that is only slow answers it once the first
+    /// attempt (queued ahead of it) has gone in, so its bytes are not sent again; only when they did not go in (a silo
+    /// that died, a session picked up elsewhere) does the caller send them again from the answer's offset. Resending
+    /// every timed-out payload doubled the work of a silo that was already behind, and under load it never caught up.
+    /// </para>
+    /// <para>
+    /// <paramref name="payload"/> is the receive buffer the call's payload lives in: an attempt given up on while
+    /// still under way is lent it, so the buffer is not reused while that attempt may still read it.
+    /// </para>
     /// </summary>
-    /// <summary>
-    /// Makes a grain call, trying it again after transient failures. <paramref name="payload"/> is the receive buffer
-    /// the call's payload lives in: an attempt given up on while still under way is lent it, so the buffer is not
-    /// reused while that attempt may still read it.
-    /// </summary>
-    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken, ReceiveBuffer? payload = null)
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken, ReceiveBuffer? payload = null, Func<Task<T>>? retry = null)
     {
         var started = time.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
         for (var attempt = 1; ; attempt++)
         {
-            var pending = call();
+            var pending = attempt > 1 && retry is not null ? retry() : call();
             try
             {
                 return await pending.WaitAsync(options.WriteAttemptTimeout, time, cancellationToken);
@@ -519,7 +530,8 @@ internal sealed partial class IngestConnection(
 
                 // An abandoned attempt may still fail later; its outcome is of no interest any more.
                 pending.Ignore();
-                LogRetrying(logger, ex, _session.SessionId!, attempt);
+                // One line, no stack trace: under overload every connection retries, and the log is no place to add work.
+                LogRetrying(logger, _session.SessionId!, ex.GetType().Name, attempt);
                 await Task.Delay(delay, time, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
@@ -561,8 +573,8 @@ internal sealed partial class IngestConnection(
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, closed by the session with {CloseCode}")]
     private static partial void LogClosedByGrain(ILogger logger, string sessionId, int epoch, int closeCode);
 
-    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Grain call for session {SessionId} failed transiently; retry {Attempt}")]
-    private static partial void LogRetrying(ILogger logger, Exception exception, string sessionId, int attempt);
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Grain call for session {SessionId} failed transiently ({Failure}); retry {Attempt}")]
+    private static partial void LogRetrying(ILogger logger, string sessionId, string failure, int attempt);
 
     [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}, sent nothing for {Seconds} s; closing with 4408")]
     private static partial void LogIdle(ILogger logger, string sessionId, int epoch, double seconds);

@@ -269,7 +269,10 @@ internal sealed class LoadPublisher(
 
             while (Volatile.Read(ref _connectionAcked) < offset && !receive.IsCompleted)
             {
+                // Task.WhenAny does not throw for a cancelled delay: without the check, a publisher whose time is up
+                // would spin on a completed task (a thousand of them took both cores from the servers they measure).
                 await Task.WhenAny(Task.Delay(20, timeout.Token), receive);
+                timeout.Token.ThrowIfCancellationRequested();
             }
 
             if (receive.IsCompleted)
