@@ -36,6 +36,10 @@ passed=0
 failed=0
 skipped=0
 status=0
+# Failed tests with the first lines of their messages, repeated at the end so that the last lines of the output say
+# what failed without scrolling back through the suites.
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
 # Suites run one after another: the end-to-end suite starts real silos, gateways and FFmpeg on a 2-core machine.
 for project in test/LiveStream.Grains.Tests test/LiveStream.Gateway.Tests test/LiveStream.EndToEnd.Tests; do
   echo "== $project"
@@ -55,6 +59,16 @@ for project in test/LiveStream.Grains.Tests test/LiveStream.Gateway.Tests test/L
     p=$(count passed); f=$(count failed); t=$(count total); e=$(count executed)
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
     if ((t == 0)); then echo "$project ran no test"; status=1; fi
+    if ((f > 0)); then
+      # One UnitTestResult element per test; a failed one carries <Message> under <ErrorInfo>.
+      awk -v project="$project" '
+        /<UnitTestResult / && /outcome="Failed"/ {
+          match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11)
+          print "FAILED " project ": " name; inmsg = 0; shown = 0; next }
+        /<Message>/ && name != "" { inmsg = 1; sub(/.*<Message>/, "") }
+        inmsg { line = $0; done = sub(/<\/Message>.*/, "", line); if (shown++ < 12) print "    " line; if (done) { inmsg = 0; name = "" } }
+      ' "$trx" >>"$failures"
+    fi
   fi
   rm -rf "$results"
 done
@@ -88,6 +102,10 @@ else
   fi
 fi
 
+if [[ -s "$failures" ]]; then
+  echo "== failed tests"
+  sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g' "$failures"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 if ((failed > 0)); then status=1; fi
 exit "$status"
