@@ -15,7 +15,7 @@ public sealed class SlowSiloRetryTests
     [Fact(Timeout = 30_000)]
     public async Task A_slow_silo_gets_the_bytes_once_and_the_retries_ask_without_them()
     {
-        var grain = new SlowGrain(firstWriteTakes: TimeSpan.FromMilliseconds(900));
+        var grain = new SlowGrain(retriesBeforeFirstWriteEnds: 2, longest: TimeSpan.FromSeconds(10));
         await using var connection = await IngestConnectionHarness.StartAsync(grain, IngestConnectionHarness.Options(AttemptTimeout), "slow");
 
         await connection.SendAsync(0, 1000, seed: 1);
@@ -41,10 +41,11 @@ public sealed class SlowSiloRetryTests
     }
 
     /// <summary>
-    /// Takes one call at a time, as a grain does; its first write takes a while and then goes in. Counts the bytes
-    /// and the writes without bytes it is sent.
+    /// Takes one call at a time, as a grain does; its first write goes in once the gateway has retried it
+    /// <paramref name="retriesBeforeFirstWriteEnds"/> times (at most after <paramref name="longest"/>), however slow the
+    /// machine. Counts the bytes and the writes without bytes it is sent.
     /// </summary>
-    private sealed class SlowGrain(TimeSpan firstWriteTakes) : StandInStreamGrain
+    private sealed class SlowGrain(int retriesBeforeFirstWriteEnds, TimeSpan longest) : StandInStreamGrain
     {
         private readonly SemaphoreSlim _turn = new(1, 1);
         private long _committed;
@@ -69,7 +70,11 @@ public sealed class SlowSiloRetryTests
             {
                 if (Interlocked.Increment(ref _writes) == 1)
                 {
-                    await Task.Delay(firstWriteTakes);
+                    var until = DateTime.UtcNow + longest;
+                    while (EmptyWrites < retriesBeforeFirstWriteEnds && DateTime.UtcNow < until)
+                    {
+                        await Task.Delay(20);
+                    }
                 }
 
                 _committed = Math.Max(_committed, write.Offset + write.Data.Length);
