@@ -68,30 +68,63 @@ public sealed class IngestBatchingTests : IAsyncLifetime
     [Fact(Timeout = 30_000)]
     public async Task A_run_longer_than_a_mebibyte_goes_in_calls_of_at_most_a_mebibyte_each_so_a_session_buffer_holds_no_more()
     {
+        // A receive buffer larger than a mebibyte (an operator's choice), so that a batch can hold more than a run.
+        await _connection.DisposeAsync();
+        var options = IngestConnectionHarness.Options(TimeSpan.FromMinutes(5));
+        options.ReceiveBufferBytes = 2 * 1024 * 1024;
+        _connection = await IngestConnectionHarness.StartAsync(_grain, options, "batching");
         _grain.Hold();
         await _connection.SendAsync(0, 1000, seed: 1);
         await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the first chunk's call to be under way");
 
-        // 20 contiguous 60-kB chunks (1.2 MB; the 18th would take one run past 1 MiB) arrive while the first call is held.
-        const int Piece = 60_000;
-        for (var i = 0; i < 20; i++)
+        // 80 contiguous 15-kB chunks (1.2 MB; the 70th would take one run past 1 MiB) arrive while the first call is
+        // held and join runs.
+        const int Piece = 15_000;
+        for (var i = 0; i < 80; i++)
         {
             await _connection.SendAsync(1000 + ((long)i * Piece), Piece, seed: 10 + i);
         }
 
         _grain.Release();
-        await Eventually.HoldsAsync(() => _grain.Writes.Sum(w => (long)w.Bytes.Length) == 1000 + (20L * Piece), Timeout, "every chunk to reach the grain");
+        await Eventually.HoldsAsync(() => _grain.Writes.Sum(w => (long)w.Bytes.Length) == 1000 + (80L * Piece), Timeout, "every chunk to reach the grain");
         var writes = _grain.Writes.ToArray();
         Assert.True(writes.Length >= 3, $"{writes.Length} calls");
         Assert.All(writes, w => Assert.InRange(w.Bytes.Length, 1, 1024 * 1024));
+        AssertContiguous(writes);
+        Assert.Equal(Enumerable.Range(0, 80).SelectMany(i => IngestConnectionHarness.Payload(Piece, 10 + i)), writes.Skip(1).SelectMany(w => w.Bytes));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_batch_takes_only_what_fits_in_the_receive_buffer_and_never_grows_it()
+    {
+        _grain.Hold();
+        await _connection.SendAsync(0, 1000, seed: 1);
+        await Eventually.HoldsAsync(() => _grain.Writes.Count == 1, Timeout, "the first chunk's call to be under way");
+
+        // Ten 30-kB chunks wait while the first call is held. The 64 KiB receive buffer holds two of them: a batch
+        // (a backlog at a slow silo) must not turn each connection's buffer into a mebibyte copied at every doubling.
+        const int Piece = 30_000;
+        for (var i = 0; i < 10; i++)
+        {
+            await _connection.SendAsync(1000 + ((long)i * Piece), Piece, seed: 10 + i);
+        }
+
+        _grain.Release();
+        await Eventually.HoldsAsync(() => _grain.Writes.Sum(w => (long)w.Bytes.Length) == 1000 + (10L * Piece), Timeout, "every chunk to reach the grain");
+        var writes = _grain.Writes.ToArray();
+        Assert.Equal([1000, .. Enumerable.Repeat(2 * Piece, 5)], writes.Select(w => w.Bytes.Length));
+        AssertContiguous(writes);
+        Assert.Equal(Enumerable.Range(0, 10).SelectMany(i => IngestConnectionHarness.Payload(Piece, 10 + i)), writes.Skip(1).SelectMany(w => w.Bytes));
+    }
+
+    private static void AssertContiguous((long Offset, byte[] Bytes)[] writes)
+    {
         var offset = 0L;
         foreach (var write in writes)
         {
             Assert.Equal(offset, write.Offset);
             offset += write.Bytes.Length;
         }
-
-        Assert.Equal(Enumerable.Range(0, 20).SelectMany(i => IngestConnectionHarness.Payload(Piece, 10 + i)), writes.Skip(1).SelectMany(w => w.Bytes));
     }
 
     [Fact(Timeout = 30_000)]

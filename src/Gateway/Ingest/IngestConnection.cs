@@ -333,8 +333,12 @@ internal sealed partial class IngestConnection(
                 }
 
                 var more = await next;
-                if (more.MessageType != WebSocketMessageType.Binary)
+                if (more.MessageType != WebSocketMessageType.Binary || state.Buffer.Length - batch.End < filled)
                 {
+                    // A text or close frame ends the batch, and so does a message that would not fit in the room the
+                    // buffer has left (judged by the size of the one before it): a batch never grows the buffer. A
+                    // backlog (a slow silo) would otherwise turn every connection's buffer into a mebibyte, copied
+                    // at each doubling, at the moment the gateway can least afford it. The message is read next.
                     seen = more;
                     break;
                 }
@@ -361,7 +365,7 @@ internal sealed partial class IngestConnection(
                 }
             }
 
-            state.Release();
+            state.Release(batch.End);
         }
     }
 

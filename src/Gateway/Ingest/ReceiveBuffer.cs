@@ -14,9 +14,18 @@ namespace LiveStream.Gateway.Ingest;
 internal sealed class ReceiveBuffer(int initialSize)
 {
     private byte[]? _buffer;
+    private readonly int _initialSize = initialSize;
     private List<Task>? _lentTo;
+    private int _size = initialSize;
 
-    public byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(initialSize);
+    /// <summary>
+    /// The buffer, rented at the size this connection's messages needed lately: a publisher whose messages are larger
+    /// than the initial size grows its buffer (a copy) once, not at every message.
+    /// </summary>
+    public byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(_size);
+
+    /// <summary>The size the next buffer is rented at.</summary>
+    public int Size => _size;
 
     public bool Grow(int max)
     {
@@ -29,7 +38,22 @@ internal sealed class ReceiveBuffer(int initialSize)
         Buffer.CopyTo(bigger, 0);
         Return(Buffer);
         _buffer = bigger;
+        _size = Math.Max(_size, bigger.Length);
         return true;
+    }
+
+    /// <summary>
+    /// Returns the buffer after a batch of <paramref name="used"/> bytes; a size grown for larger messages halves
+    /// again (down to the initial size) while messages use less than a quarter of it.
+    /// </summary>
+    public void Release(int used)
+    {
+        if (_size > _initialSize && used < _size / 4)
+        {
+            _size = Math.Max(_initialSize, _size / 2);
+        }
+
+        Release();
     }
 
     /// <summary>A call that may still read the buffer after the connection stopped waiting for it.</summary>
