@@ -18,11 +18,11 @@ internal static class ExternalClientCapacity
     private const int WarmUpPublishers = 100;
 
     public static async Task<CapacitySteps> MeasureAsync(
-        LoadTarget target, IEnumerable<int> steps, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan measure, TimeSpan budget, double p99LimitMs)
+        LoadTarget target, IEnumerable<int> steps, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan settle, TimeSpan measure, TimeSpan budget, double p99LimitMs)
     {
         var started = Stopwatch.GetTimestamp();
         var streams = new List<LoadStream>(await target.StreamsAsync(WarmUpPublishers));
-        var (warm, warmFailure) = await TryRunAsync(target, streams, chunkBytes, intervalMs, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
+        var (warm, warmFailure) = await TryRunAsync(target, streams, chunkBytes, intervalMs, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
         Console.WriteLine(Invariant($"-- warm-up, {WarmUpPublishers} publishers (node ws): {(warm is null ? warmFailure : $"ack {warm.Ack}, errors {warm.Errors}")}"));
 
         var rows = new List<string>();
@@ -43,7 +43,7 @@ internal static class ExternalClientCapacity
                 streams.AddRange(await target.StreamsAsync(publishers - streams.Count));
             }
 
-            var (run, failure) = await TryRunAsync(target, streams[..publishers], chunkBytes, intervalMs, ramp, ramp + measure);
+            var (run, failure) = await TryRunAsync(target, streams[..publishers], chunkBytes, intervalMs, ramp, ramp + settle, ramp + settle + measure);
             if (run is null)
             {
                 exhausted = false;
@@ -69,11 +69,11 @@ internal static class ExternalClientCapacity
     }
 
     /// <summary>A client that broke is a finding of its own, not a reason to lose the rest of the benchmark.</summary>
-    private static async Task<(NodeRun? Run, string? Failure)> TryRunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan duration)
+    private static async Task<(NodeRun? Run, string? Failure)> TryRunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan measureAfter, TimeSpan duration)
     {
         try
         {
-            return (await NodeLoadClient.RunAsync(target, streams, chunkBytes, intervalMs, ramp, duration), null);
+            return (await NodeLoadClient.RunAsync(target, streams, chunkBytes, intervalMs, ramp, measureAfter, duration), null);
         }
         catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
         {

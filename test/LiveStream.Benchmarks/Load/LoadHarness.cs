@@ -192,7 +192,7 @@ internal static class LoadHarness
 
         md.AppendLine("### Capacity with an external client (Node ws)").AppendLine()
             .AppendLine(Invariant($"The same steps, driven by `test/load-ws/load-ws.mjs` instead of the project's generator, so the figures do not depend on one generator's shape: Node {NodeVersion()} with the `ws` package (versions pinned in `test/load-ws/package-lock.json`), a separate process on the same 2 cores, one socket per publisher, `livestream.v1` written from docs/protocol.md alone (no project code), 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms of `{capture.Name}` looped), each chunk sent when due once the previous one is written to its socket, `end` once all is acked, no reconnects."))
-            .AppendLine(Invariant($"Each step ramps up over {profile.StepRampSeconds} s and is measured for {profile.StepMeasureSeconds} s; it stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.NodeCapacityBudget.TotalSeconds:0} s per target. Each target first gets a 6 s warm-up run of 100 publishers, not reported."))
+            .AppendLine(Invariant($"Each step ramps up over {profile.StepRampSeconds} s, settles for {profile.NodeSettleSeconds} s once the last publisher has arrived (the arrival of hundreds of publishers a second is a storm of its own, not the steady state the capacity is about: the project generator's table above measures from the end of the ramp) and is measured for {profile.StepMeasureSeconds} s; it stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.NodeCapacityBudget.TotalSeconds:0} s per target. Each target first gets a 6 s warm-up run of 100 publishers, not reported."))
             .AppendLine("Client cores: the node process's own utime + stime (/proc) over the measured window; server cores: the server processes' over the same window. Acked Mbit/s is the client's count over that window.")
             .AppendLine(Invariant($"`ws` masks frames with {nodeCluster?.Masking ?? nodeEmbedded?.Masking ?? "(not run)"}. The embedded default is one gateway process hosting its silo, as `./run.sh` starts it.")).AppendLine();
         if (unavailable is not null)
@@ -224,6 +224,7 @@ internal static class LoadHarness
             ChunkBytes,
             IntervalMs,
             TimeSpan.FromSeconds(profile.StepRampSeconds),
+            TimeSpan.FromSeconds(profile.NodeSettleSeconds),
             TimeSpan.FromSeconds(profile.StepMeasureSeconds),
             profile.NodeCapacityBudget,
             CapacityP99Ms);
@@ -440,11 +441,12 @@ internal static class LoadHarness
         TimeSpan CapacityBudget,
         int[] NodeClusterSteps,
         int[] NodeEmbeddedSteps,
-        TimeSpan NodeCapacityBudget)
+        TimeSpan NodeCapacityBudget,
+        int NodeSettleSeconds)
     {
         // The external client's steps are fewer and larger than the generator's: in quick mode they reach the goals
         // (2000 on the cluster path, 3000 embedded) within about 3 min when every step passes.
-        public static readonly Profile Quick = new([50, 1000], 10, 2, 20, 8, 2000, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75));
-        public static readonly Profile Full = new([50, 1000], 40, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10));
+        public static readonly Profile Quick = new([50, 1000], 10, 2, 20, 8, 2000, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3);
+        public static readonly Profile Full = new([50, 1000], 40, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10), 5);
     }
 }

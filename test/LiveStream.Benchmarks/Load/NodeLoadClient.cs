@@ -33,7 +33,11 @@ internal static class NodeLoadClient
             : "test/load-ws has no node_modules (`npm ci --prefix test/load-ws`; ./bench.sh runs it)";
     }
 
-    public static async Task<NodeRun> RunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan duration)
+    /// <summary>
+    /// Runs the client: publishers arrive over <paramref name="ramp"/>, the window measured (acks, CPU) runs from
+    /// <paramref name="measureAfter"/> to <paramref name="duration"/>.
+    /// </summary>
+    public static async Task<NodeRun> RunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan measureAfter, TimeSpan duration)
     {
         var capture = Path.Combine(RepoPaths.Media, "h264-opus-mkv", "stream.mkv");
         var clientPid = 0;
@@ -87,6 +91,7 @@ internal static class NodeLoadClient
                 .Add("--chunk-bytes").Add(chunkBytes, CultureInfo.InvariantCulture)
                 .Add("--interval-ms").Add(intervalMs, CultureInfo.InvariantCulture)
                 .Add("--ramp-up").Add(ramp.TotalSeconds, CultureInfo.InvariantCulture)
+                .Add("--measure-after").Add(measureAfter.TotalSeconds, CultureInfo.InvariantCulture)
                 .Add("--duration").Add(duration.TotalSeconds, CultureInfo.InvariantCulture))
             .WithStandardInputPipe(PipeSource.FromString(string.Join('\n', streams.Select(s => s.IngestUrl.ToString())) + "\n"))
             .WithStandardOutputPipe(PipeTarget.ToDelegate(OnLine))
