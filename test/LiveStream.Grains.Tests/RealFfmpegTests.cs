@@ -17,7 +17,13 @@ public sealed class RealFfmpegTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = TestClusters.Build(_dataPath, runner: null);
+        // These tests are about FFmpeg, not leases: a lease that outlives a starved timer on a busy machine (the
+        // default gives a holder 2.5 s without a renewal before it stops its session).
+        _cluster = TestClusters.Build(_dataPath, runner: null, settings: new Dictionary<string, string>
+        {
+            ["LiveStream:Lease:Ttl"] = "00:00:30",
+            ["LiveStream:Lease:StopMargin"] = "00:00:01",
+        });
         await _cluster.DeployAsync();
     }
 

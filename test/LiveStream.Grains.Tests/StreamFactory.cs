@@ -40,7 +40,7 @@ public static class StreamFactory
                     continue;
                 }
 
-                Assert.Equal(WriteOutcome.BufferFull, result.Outcome);
+                Assert.True(result.Outcome == WriteOutcome.BufferFull, $"write at {offset}: {result.Outcome}, close code {result.CloseCode}, {result.Reason}");
                 await Task.Delay(10);
             }
         }
