@@ -67,7 +67,7 @@ public sealed class SimulcastEndToEndTests(LiveStreamProcesses cluster) : IAsync
         Assert.NotNull(retrying[1].LastError);
         Assert.DoesNotContain(keyA, retrying[1].LastError!, StringComparison.Ordinal);
         Assert.True(retrying[1].Restarts >= 1);
-        await GrowsAsync("b.flv", "target B to keep receiving");
+        await GrowsAsync("b.flv", "target B to keep receiving", sessionId);
         await Eventually.HoldsAsync(() => Segments(sessionId) > segments + 1, Timeout, "HLS to keep growing");
         var during = await OutputsAsync(sessionId, o => o[2].State == "live", "target B still live");
         Assert.Equal(relayB, during[2].Pid);
@@ -75,7 +75,7 @@ public sealed class SimulcastEndToEndTests(LiveStreamProcesses cluster) : IAsync
 
         // A receiver on the same port again: the target comes back.
         StartReceiver("rtmp-a2", portA, keyA, "a2.flv");
-        await GrowsAsync("a2.flv", "target A to receive again");
+        await GrowsAsync("a2.flv", "target A to receive again", sessionId);
         var back = await OutputsAsync(sessionId, o => o[1].State == "live", "target A live again");
         Assert.Equal(relayB, back[2].Pid);
         var relays = back.Skip(1).Select(o => o.Pid!.Value).ToList();
@@ -109,12 +109,25 @@ public sealed class SimulcastEndToEndTests(LiveStreamProcesses cluster) : IAsync
         return receiver;
     }
 
-    /// <summary>Waits until <paramref name="file"/> has grown by at least 100 KB from now (about a second of video).</summary>
-    private async Task GrowsAsync(string file, string what)
+    /// <summary>
+    /// Waits until <paramref name="file"/> has grown by at least 100 KB from now (about a second of video). If it does
+    /// not, the failure says what the session's outputs, the receivers and the relays said.
+    /// </summary>
+    private async Task GrowsAsync(string file, string what, string? sessionId = null)
     {
         var path = Path.Combine(_folder, file);
         var start = File.Exists(path) ? new FileInfo(path).Length : 0;
-        await Eventually.HoldsAsync(() => File.Exists(path) && new FileInfo(path).Length > start + 100_000, Timeout, what);
+        try
+        {
+            await Eventually.HoldsAsync(() => File.Exists(path) && new FileInfo(path).Length > start + 100_000, Timeout, what);
+        }
+        catch (TimeoutException ex)
+        {
+            var outputs = sessionId is null ? "" : (await cluster.GetJsonAsync($"/api/sessions/{sessionId}")).GetProperty("outputs").GetRawText();
+            var receivers = _receivers.Select(r => $"{r.Name} (exited: {r.HasExited}): {string.Join(" | ", r.Output.TakeLast(5))}");
+            var relays = cluster.AllOutput.Where(l => l.Contains("Relay", StringComparison.Ordinal) || l.Contains("Target", StringComparison.Ordinal) || l.Contains("FFmpeg", StringComparison.Ordinal)).TakeLast(20);
+            throw new TimeoutException($"{ex.Message}; {file} is {(File.Exists(path) ? new FileInfo(path).Length : 0)} bytes (was {start}); outputs: {outputs}\n{string.Join('\n', receivers)}\n{string.Join('\n', relays)}", ex);
+        }
     }
 
     private int Segments(string sessionId)
