@@ -39,6 +39,9 @@ public static class GatewayHostingExtensions
         services.AddSingleton<KeyResolver>();
         services.AddSingleton<IngestAdmission>();
         services.TryAddSingleton(TimeProvider.System);
+        // Socket reads of up to 64 KiB into kept blocks (see SocketBlockPool); registered before Kestrel adds its own.
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, SocketBlockPoolFactory>();
+
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>(
             (kestrel, ingest) => kestrel.Limits.RequestHeadersTimeout = ingest.Value.HandshakeTimeout);
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<IngestOptions>>((forwarded, ingest) =>

@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace LiveStream.Benchmarks.Load;
@@ -27,6 +28,8 @@ internal static class DirectPipeServer
         var archive = args.SkipWhile(a => a != "--archive").Skip(1).FirstOrDefault();
         var builder = WebApplication.CreateSlimBuilder(args.Where(a => a != "--archive" && a != archive).ToArray());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The same socket buffers as the gateway, so that the hop is compared with a pipe that reads sockets alike.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LiveStream.Gateway.Hosting.SocketBlockPoolFactory>();
         var app = builder.Build();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         var sessions = new ConcurrentDictionary<string, PipeSession>(StringComparer.Ordinal);
