@@ -9,8 +9,8 @@ internal sealed partial class IngestConnection
 {
     private async Task<Outcome> ReceiveLoopAsync(ReceiveBuffer state, CancellationToken cancellationToken)
     {
-        // A message whose start was seen while a batch was read (a text or close frame), and a wait for the next
-        // message that a batch started but did not need.
+        // A message whose start was seen while a batch was read (a text or close frame, or a binary message that
+        // would not fit in the buffer's room), and a wait for the next message that a batch started but did not need.
         ValueWebSocketReceiveResult? seen = null;
         ValueTask<ValueWebSocketReceiveResult>? waiting = null;
         while (true)
