@@ -39,7 +39,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<KeyResolver>();
         services.AddSingleton<IngestAdmission>();
         services.TryAddSingleton(TimeProvider.System);
-        // Socket reads of up to 64 KiB into kept blocks (see SocketBlockPool); registered before Kestrel adds its own.
+        // Socket reads of up to 64 KiB into kept blocks (see SocketBlockPool): the last registration is the one Kestrel gets.
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, SocketBlockPoolFactory>();
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>(
