@@ -7,7 +7,7 @@ using LiveStream.Testing.Load;
 namespace LiveStream.Benchmarks.Load;
 
 /// <summary>
-/// <c>load [--full] [--out FILE] [--cpu-ratios FILE] [--node-only] [--node-steps-cluster N,N…] [--node-steps-embedded N,N…]</c>:
+/// <c>load [--full] [--out FILE] [--cpu-ratios FILE] [--node-only] [--hop-only] [--reconnect-only] [--node-steps-cluster N,N…] [--node-steps-embedded N,N…]</c>:
 /// the load figures of <c>./bench.sh</c>, all in one run on
 /// the same machine: the direct pipe against the cluster path at the same load (CPU per MB, ack latency, their
 /// ratio), reconnects under random drops (with every archive checked), then capacity: publishers stepped up on the
@@ -25,6 +25,7 @@ internal static class LoadHarness
     private const double CapacityP99Ms = 100;
     private const int WarmPublishers = 500;
     private const int LiveRampSeconds = 10;
+    private static readonly Percentiles NoFigures = new(0, double.NaN, double.NaN, double.NaN, double.NaN);
     private static readonly int[] Steps = [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000];
 
     public static async Task<int> RunAsync(string[] args)
@@ -48,6 +49,20 @@ internal static class LoadHarness
             md.AppendLine("### Goals (reported, not asserted)").AppendLine()
                 .AppendLine("| goal | target | measured | met |").AppendLine("|---|---|---|---|")
                 .AppendLine(only.ClusterGoal).AppendLine(only.EmbeddedGoal);
+            return await WriteAsync(md, Value("--out"));
+        }
+
+        if (args.Contains("--reconnect-only"))
+        {
+            // Only the reconnects with publishers live (a run of its own while working on the reconnect path).
+            Console.WriteLine(Invariant($"== load: reconnects under drops, {profile.LivePublishers} publishers live"));
+            ReconnectFigures only;
+            await using (var fresh = await LoadTarget.StartClusterAsync())
+            {
+                only = await MeasureReconnectsAsync(fresh, capture, profile);
+            }
+
+            AppendReconnects(md, only, capture, profile);
             return await WriteAsync(md, Value("--out"));
         }
 
@@ -118,14 +133,7 @@ internal static class LoadHarness
             reconnect = await MeasureReconnectsAsync(fresh, capture, profile);
         }
 
-        md.AppendLine("### Reconnects under random drops, and memory per session, with publishers live").AppendLine()
-            .AppendLine(Invariant($"A fresh cluster path (silo + gateway processes), warmed up by {WarmPublishers} publishers for {profile.PathSeconds} s. {profile.LivePublishers} publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms, null output) are ramped up over {LiveRampSeconds} s and stay live. Then {profile.ReconnectPublishers} more publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
-            .AppendLine("Reconnect → hello: socket reopened (connect started) → `hello`. Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket. The live publishers' own ack latency over the same time is shown beside.")
-            .AppendLine(Invariant($"Memory per session: gateway + silo RSS with every publisher live (sampled once the reconnecting publishers are under way) minus their RSS just before the live publishers started, ÷ the live publishers. It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")).AppendLine()
-            .AppendLine("| live publishers | drops | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | live ack p50 ms | live ack p99 ms | server cores | gateway + silo RSS MiB (before → live) | KiB per live session | errors |")
-            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
-            .AppendLine(reconnect.Row).AppendLine();
-
+        AppendReconnects(md, reconnect, capture, profile);
 
         var cpuRatios = Value("--cpu-ratios") is { } file && File.Exists(file) ? File.ReadAllLines(file) : [];
         md.AppendLine("### Goals (reported, not asserted)").AppendLine()
@@ -153,6 +161,15 @@ internal static class LoadHarness
 
         return await WriteAsync(md, Value("--out"));
     }
+
+    private static void AppendReconnects(StringBuilder md, ReconnectFigures reconnect, MediaCapture capture, Profile profile) =>
+        md.AppendLine("### Reconnects under random drops, and memory per session, with publishers live").AppendLine()
+            .AppendLine(Invariant($"A fresh cluster path (silo + gateway processes), warmed up by {WarmPublishers} publishers for {profile.PathSeconds} s. {profile.LivePublishers} publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms, null output) are ramped up over {LiveRampSeconds} s, settle for {profile.NodeSettleSeconds} s and stay live; they are driven by the external client of the section above (Node ws, a process of its own, as real publishers are) where it can run (column \"live client\"), else by the project's generator. Then {profile.ReconnectPublishers} more publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
+            .AppendLine("Reconnect → hello: socket reopened (connect started) → `hello`. Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket. The live publishers' own ack latency (from the end of their settle to their end) is shown beside.")
+            .AppendLine(Invariant($"Memory per session: gateway + silo RSS with every publisher live (sampled once the reconnecting publishers are under way) minus their RSS just before the live publishers started, ÷ the live publishers. It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")).AppendLine()
+            .AppendLine("| live publishers | live client | drops | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | live ack p50 ms | live ack p99 ms | server cores | gateway + silo RSS MiB (before → live) | KiB per live session | errors |")
+            .AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
+            .AppendLine(reconnect.Row).AppendLine();
 
     private static async Task<int> WriteAsync(StringBuilder md, string? output)
     {
@@ -294,38 +311,47 @@ internal static class LoadHarness
         var warm = LoadRun.Start(await target.StreamsAsync(WarmPublishers), capture, Paced(WarmPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
         await warm.Completion;
 
-        // The live publishers: ramped up first, then live for the whole reconnect run and a little after it.
+        // The live publishers: ramped up first, settled, then live for the whole reconnect run and a little after it.
+        // They are driven by the external client when it can run (a process of its own, like the publishers of a
+        // real deployment; the project's generator would share this process's threads with the reconnecting
+        // publishers whose latency is measured), else by the project's generator.
         var liveRamp = TimeSpan.FromSeconds(LiveRampSeconds);
+        var liveFrom = liveRamp + TimeSpan.FromSeconds(profile.NodeSettleSeconds);
+        var liveFor = liveFrom + settings.Duration + TimeSpan.FromSeconds(2);
         var liveStreams = await target.StreamsAsync(profile.LivePublishers);
         await Task.Delay(TimeSpan.FromSeconds(SettleSeconds));
         var rssBefore = target.RssBytes();
-        var liveSettings = Paced(profile.LivePublishers, liveRamp + settings.Duration + TimeSpan.FromSeconds(2), liveRamp) with { MeasureAfter = liveRamp };
-        var live = LoadRun.Start(liveStreams, capture, liveSettings);
-        await Task.Delay(liveRamp);
+        Console.WriteLine("RSS before the live publishers: " + target.RssByProcess());
+        var live = new LiveLoad(target, capture, liveStreams, liveRamp, liveFrom, liveFor);
+        var liveFailure = await live.StartedAsync();
+        if (liveFailure is not null)
+        {
+            return new ReconnectFigures(NoFigures, NoFigures, double.NaN, Invariant($"| {profile.LivePublishers} | | | | | | | | | | | | | | live publishers failed: {liveFailure} |"));
+        }
 
         var cpu0 = target.CpuSeconds().Sum();
         var started = Stopwatch.GetTimestamp();
         var run = LoadRun.Start(reconnecting, capture, settings);
         await Task.Delay(settings.Duration / 2);
         var rssLive = target.RssBytes();
+        Console.WriteLine("RSS with them live: " + target.RssByProcess());
         await run.Completion;
         var cores = (target.CpuSeconds().Sum() - cpu0) / Stopwatch.GetElapsedTime(started).TotalSeconds;
-        await live.Completion;
+        var (liveAck, liveErrors) = await live.CompletedAsync();
         Console.WriteLine(run.Stats.Describe(Stopwatch.GetElapsedTime(run.StartedAt)));
-        Console.WriteLine(Invariant($"live publishers:\n{live.Stats.Describe(settings.Duration)}"));
+        Console.WriteLine(Invariant($"live publishers ({live.Client}): ack {liveAck}, errors {liveErrors}"));
         var problems = await run.CheckArchivesAsync(target.Api!);
         problems.ToList().ForEach(Console.WriteLine);
         var toHello = run.Stats.ReconnectToHello();
         var toAck = run.Stats.ReconnectToAck();
-        var liveAck = live.Stats.AckLatency();
         var kib = (rssLive - rssBefore) / 1024.0 / profile.LivePublishers;
         var archives = problems.Count == 0 ? $"{settings.Publishers} of {settings.Publishers}" : $"no: {problems.Count} problems, first: {problems[0]}";
-        var errors = string.Join("; ", new[] { ("reconnecting", run.Stats), ("live", live.Stats) }.Where(e => e.Item2.Errors.Any()).Select(e => $"{e.Item1}: {Errors(e.Item2)}"));
+        var errors = string.Join("; ", new[] { ("reconnecting", Errors(run.Stats)), ("live", liveErrors) }.Where(e => e.Item2 != "none").Select(e => $"{e.Item1}: {e.Item2}"));
         return new ReconnectFigures(
             toHello,
             toAck,
             kib,
-            Invariant($"| {profile.LivePublishers} | {run.Stats.Drops} | {toHello.P50:0.0} | {toHello.P99:0.0} | {toHello.Max:0.0} | {toAck.P50:0.0} | {toAck.P99:0.0} | {toAck.Max:0.0} | {archives} | {liveAck.P50:0.0} | {liveAck.P99:0.0} | {cores:0.00} | {rssBefore / 1048576.0:0} → {rssLive / 1048576.0:0} | {kib:0} | {(errors.Length == 0 ? "none" : errors)} |"));
+            Invariant($"| {profile.LivePublishers} | {live.Client} | {run.Stats.Drops} | {toHello.P50:0.0} | {toHello.P99:0.0} | {toHello.Max:0.0} | {toAck.P50:0.0} | {toAck.P99:0.0} | {toAck.Max:0.0} | {archives} | {liveAck.P50:0.0} | {liveAck.P99:0.0} | {cores:0.00} | {rssBefore / 1048576.0:0} → {rssLive / 1048576.0:0} | {kib:0} | {(errors.Length == 0 ? "none" : errors)} |"));
     }
 
     private static async Task<CapacityFigures> MeasureCapacityAsync(LoadTarget target, MediaCapture capture, Profile profile)
@@ -420,6 +446,74 @@ internal static class LoadHarness
 
         public string Row(string label) => Invariant(
             $"| {label} | {MegabytesAcked:0.0} | {ServerCpu:0.00} ({ByProcess}) | {IdleCores:0.000} | {CpuPerMb:0.0000} | {CpuPerMbAboveIdle:0.0000} | {Ack.P50:0.0} | {Ack.P95:0.0} | {Ack.P99:0.0} | {Ack.Max:0.0} | {GeneratorCores:0.00} | {Errors} |");
+    }
+
+    /// <summary>
+    /// The live publishers of the reconnect run: the external client when it can run here, else the project's
+    /// generator. <see cref="StartedAsync"/> returns once they are all live and settled (or why they failed).
+    /// </summary>
+    private sealed class LiveLoad
+    {
+        private readonly TaskCompletionSource _measuring = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task<NodeRun>? _node;
+        private readonly LoadRun? _generator;
+        private readonly TimeSpan _from;
+
+        public LiveLoad(LoadTarget target, MediaCapture capture, IReadOnlyList<LoadStream> streams, TimeSpan ramp, TimeSpan from, TimeSpan duration)
+        {
+            _from = from;
+            if (NodeLoadClient.Unavailable() is null)
+            {
+                Client = "node ws";
+                _node = NodeLoadClient.RunAsync(target, streams, ChunkBytes, IntervalMs, ramp, from, duration, _measuring);
+            }
+            else
+            {
+                Client = "generator";
+                _generator = LoadRun.Start(streams, capture, Paced(streams.Count, duration, ramp) with { MeasureAfter = from });
+            }
+        }
+
+        public string Client { get; }
+
+        public async Task<string?> StartedAsync()
+        {
+            if (_generator is not null)
+            {
+                await Task.Delay(_from);
+                return null;
+            }
+
+            try
+            {
+                await _measuring.Task;
+                return null;
+            }
+            catch (InvalidOperationException)
+            {
+                return (await CompletedAsync()).Errors;
+            }
+        }
+
+        /// <summary>The live publishers' ack latency over their measured window, and their errors ("none").</summary>
+        public async Task<(Percentiles Ack, string Errors)> CompletedAsync()
+        {
+            if (_generator is not null)
+            {
+                await _generator.Completion;
+                return (_generator.Stats.AckLatency(), Errors(_generator.Stats));
+            }
+
+            try
+            {
+                var run = await _node!;
+                return (run.Ack, run.Errors);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+            {
+                return (NoFigures, "client failed: " + ex.Message);
+            }
+        }
     }
 
     private sealed record ExternalFigures(string ClusterGoal, string EmbeddedGoal);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using LiveStream.EndToEnd.Tests;
@@ -142,6 +143,9 @@ internal sealed class LoadTarget : IAsyncDisposable
 
     /// <summary>Resident memory of every process, bytes.</summary>
     public long RssBytes() => _processes.Sum(p => ProcessProbe.RssBytes(p.Id));
+
+    /// <summary>Resident memory of each process, as "name N MiB" joined by " + ".</summary>
+    public string RssByProcess() => string.Join(" + ", _processes.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {ProcessProbe.RssBytes(p.Id) / 1048576.0:0} MiB")));
 
     /// <summary>Stops the processes; a second call does nothing (the harness stops the cluster before the embedded run).</summary>
     public async ValueTask DisposeAsync()

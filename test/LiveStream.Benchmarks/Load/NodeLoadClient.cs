@@ -35,9 +35,10 @@ internal static class NodeLoadClient
 
     /// <summary>
     /// Runs the client: publishers arrive over <paramref name="ramp"/>, the window measured (acks, CPU) runs from
-    /// <paramref name="measureAfter"/> to <paramref name="duration"/>.
+    /// <paramref name="measureAfter"/> to <paramref name="duration"/>. <paramref name="measuring"/>, when given, is
+    /// completed as that window starts (for a caller that does something of its own while the publishers are live).
     /// </summary>
-    public static async Task<NodeRun> RunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan measureAfter, TimeSpan duration)
+    public static async Task<NodeRun> RunAsync(LoadTarget target, IReadOnlyList<LoadStream> streams, int chunkBytes, double intervalMs, TimeSpan ramp, TimeSpan measureAfter, TimeSpan duration, TaskCompletionSource? measuring = null)
     {
         var capture = Path.Combine(RepoPaths.Media, "h264-opus-mkv", "stream.mkv");
         var clientPid = 0;
@@ -68,6 +69,7 @@ internal static class NodeLoadClient
                     break;
                 case "measuring":
                     (serverFrom, clientFrom, windowStart) = (target.CpuSeconds(), ProcessProbe.CpuSeconds(clientPid), System.Diagnostics.Stopwatch.GetTimestamp());
+                    measuring?.TrySetResult();
                     break;
                 case "stopping" when serverFrom is not null:
                     var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
@@ -101,7 +103,17 @@ internal static class NodeLoadClient
         // SIGINT first, then a kill: the client ends its own run long before either.
         using var forceful = new CancellationTokenSource(duration + Grace + TimeSpan.FromSeconds(10));
         using var graceful = new CancellationTokenSource(duration + Grace);
-        var result = await command.ExecuteAsync(forceful.Token, graceful.Token);
+        CommandResult result;
+        try
+        {
+            result = await command.ExecuteAsync(forceful.Token, graceful.Token);
+        }
+        finally
+        {
+            // A client that ended (or was stopped) before its window began must not leave the caller waiting for it.
+            measuring?.TrySetException(new InvalidOperationException("load-ws ended before its measured window"));
+        }
+
         if (summary is not { } s || window is null)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"load-ws exited with {result.ExitCode} without a summary of a measured window"));
