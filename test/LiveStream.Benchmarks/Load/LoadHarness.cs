@@ -24,6 +24,7 @@ internal static class LoadHarness
     private const int SettleSeconds = 5;
     private const double CapacityP99Ms = 100;
     private const int WarmPublishers = 500;
+    private const int WarmSeconds = 10;
     private const int LiveRampSeconds = 10;
     private static readonly Percentiles NoFigures = new(0, double.NaN, double.NaN, double.NaN, double.NaN);
     private static readonly int[] Steps = [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000];
@@ -70,6 +71,7 @@ internal static class LoadHarness
         var pipes = new List<PathFigures>();
         await using (var target = await LoadTarget.StartPipeAsync())
         {
+            await WarmUpAsync(target, capture, profile);
             foreach (var publishers in profile.PathPublishers)
             {
                 Console.WriteLine(Invariant($"== load: direct pipe, {publishers} publishers"));
@@ -80,6 +82,7 @@ internal static class LoadHarness
         var cluster = await LoadTarget.StartClusterAsync();
         await using var stopCluster = cluster;
         var hops = new List<PathFigures>();
+        await WarmUpAsync(cluster, capture, profile);
         foreach (var publishers in profile.PathPublishers)
         {
             Console.WriteLine(Invariant($"== load: cluster path (silo + gateway processes), {publishers} publishers"));
@@ -87,7 +90,7 @@ internal static class LoadHarness
         }
 
         md.AppendLine("### Cluster hop against a direct pipe").AppendLine()
-            .AppendLine(Invariant($"{string.Join(" and ", profile.PathPublishers)} publishers, 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms, `{capture.Name}` looped), over `livestream.v1`, null sink; {profile.PathSeconds} s, the first {profile.RampSeconds + 1} s (ramp-up) not counted. Each load first gets a warm-up run of its own size."))
+            .AppendLine(Invariant($"{string.Join(" and ", profile.PathPublishers)} publishers, 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms, `{capture.Name}` looped), over `livestream.v1`, null sink; {profile.PathSeconds} s, the first {profile.RampSeconds + 1} s (ramp-up) not counted. Each path is first warmed up by a run at each load, the largest first, {WarmSeconds} s each, before any load is measured (a light load on a process warmed only by itself measures the tiered JIT's start-up)."))
             .AppendLine("CPU is the server processes' (utime + stime from /proc); the direct pipe is one process, the cluster path a gateway and a silo.")
             .AppendLine(Invariant($"Idle: the same processes' CPU over {IdleSeconds} s with no traffic, {SettleSeconds} s after the warm-up's sessions ended; \"above idle\" takes that rate over the measured window out, leaving the marginal cost of the traffic.")).AppendLine()
             .AppendLine("| publishers | path | MB acked | server CPU s (by process) | idle cores | CPU s per MB | CPU s per MB above idle | ack p50 ms | p95 | p99 | max | generator cores | errors |")
@@ -164,7 +167,7 @@ internal static class LoadHarness
 
     private static void AppendReconnects(StringBuilder md, ReconnectFigures reconnect, MediaCapture capture, Profile profile) =>
         md.AppendLine("### Reconnects under random drops, and memory per session, with publishers live").AppendLine()
-            .AppendLine(Invariant($"A fresh cluster path (silo + gateway processes), warmed up by {WarmPublishers} publishers for {profile.PathSeconds} s. {profile.LivePublishers} publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms, null output) are ramped up over {LiveRampSeconds} s, settle for {profile.NodeSettleSeconds} s and stay live; they are driven by the external client of the section above (Node ws, a process of its own, as real publishers are) where it can run (column \"live client\"), else by the project's generator. Then {profile.ReconnectPublishers} more publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
+            .AppendLine(Invariant($"A fresh cluster path (silo + gateway processes), warmed up by {WarmPublishers} publishers for {WarmSeconds} s. {profile.LivePublishers} publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms, null output) are ramped up over {LiveRampSeconds} s, settle for {profile.NodeSettleSeconds} s and stay live; they are driven by the external client of the section above (Node ws, a process of its own, as real publishers are) where it can run (column \"live client\"), else by the project's generator. Then {profile.ReconnectPublishers} more publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
             .AppendLine("Reconnect → hello: socket reopened (connect started) → `hello`. Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket. The live publishers' own ack latency (from the end of their settle to their end) is shown beside.")
             .AppendLine(Invariant($"Memory per session: gateway + silo RSS with every publisher live (sampled once the reconnecting publishers are under way) minus their RSS just before the live publishers started, ÷ the live publishers. It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")).AppendLine()
             .AppendLine("| live publishers | live client | drops | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | live ack p50 ms | live ack p99 ms | server cores | gateway + silo RSS MiB (before → live) | KiB per live session | errors |")
@@ -265,13 +268,24 @@ internal static class LoadHarness
         }
     }
 
+    /// <summary>
+    /// A warm-up run at each load the path is measured at, the largest first, before any is measured. A freshly
+    /// started silo and gateway spend about a core for several seconds on tiered JIT and Orleans' start-up work, and
+    /// at a light load the tiered compiler goes on for minutes (a method is recompiled once it has been called often
+    /// enough): a light load measured on a process warmed only by itself measured that start-up (the cluster path
+    /// at 50 publishers cost 0.2 core there, 0.06 core on a process that had carried 300 publishers).
+    /// </summary>
+    private static async Task WarmUpAsync(LoadTarget target, MediaCapture capture, Profile profile)
+    {
+        foreach (var publishers in profile.PathPublishers.OrderDescending())
+        {
+            var warm = LoadRun.Start(await target.StreamsAsync(publishers), capture, Paced(publishers, TimeSpan.FromSeconds(WarmSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
+            await warm.Completion;
+        }
+    }
+
     private static async Task<PathFigures> MeasurePathAsync(LoadTarget target, MediaCapture capture, Profile profile, int publishers)
     {
-        // Warm-up at the measured load: a freshly started silo and gateway spend about a core for several seconds on
-        // tiered JIT and Orleans' start-up work (dotnet-counters shows ~0.1 core each at this load once warm).
-        var warm = LoadRun.Start(await target.StreamsAsync(publishers), capture, Paced(publishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
-        await warm.Completion;
-
         // The servers' own idle work (Orleans' timers, membership, metrics): two processes have more of it than one,
         // whatever the traffic, so the marginal cost per MB is reported beside the gross one. Measured once the
         // warm-up's sessions have ended and settled (their GC and deactivations belong to the traffic's cost).
@@ -308,7 +322,7 @@ internal static class LoadHarness
 
         // A fresh process is warmed up first (JIT, first activations): thousands of publishers arriving at a cold
         // process within seconds is a measure of the start-up, not of the reconnect path.
-        var warm = LoadRun.Start(await target.StreamsAsync(WarmPublishers), capture, Paced(WarmPublishers, TimeSpan.FromSeconds(profile.PathSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
+        var warm = LoadRun.Start(await target.StreamsAsync(WarmPublishers), capture, Paced(WarmPublishers, TimeSpan.FromSeconds(WarmSeconds), TimeSpan.FromSeconds(profile.RampSeconds)));
         await warm.Completion;
 
         // The live publishers: ramped up first, settled, then live for the whole reconnect run and a little after it.
@@ -540,7 +554,7 @@ internal static class LoadHarness
     {
         // The external client's steps are fewer and larger than the generator's: in quick mode they reach the goals
         // (2000 on the cluster path, 3000 embedded) within about 3 min when every step passes.
-        public static readonly Profile Quick = new([50, 1000], 10, 2, 20, 8, 2000, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3);
+        public static readonly Profile Quick = new([50, 1000], 20, 2, 20, 8, 2000, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3);
         public static readonly Profile Full = new([50, 1000], 40, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10), 5);
     }
 }
