@@ -27,6 +27,8 @@ internal static class StreamCpuHarness
     private const int IdleSettleSeconds = 10;
     private const int IdleSeconds = 10;
     private const int PacedWarmUps = 3;
+    private const int Rounds = 3;
+    private const int WarmUpStreams = 4;
     private const double PacedWarmUpMs = 20_000;
     private static readonly (string Capture, string Label)[] Measured = [("h264-opus-mkv", "H.264 passthrough"), ("vp8-opus", "VP8 re-encode (libx264 veryfast)")];
 
@@ -58,14 +60,18 @@ internal static class StreamCpuHarness
                 await MeasureSystemAsync(api, server, MediaCapture.Load(warm), paced: false);
             }
 
-            // Then paced, as measured, a few times each: the paths a paced stream takes (timers, FFmpeg progress, one chunk
-            // at a time) are hit only a few times a second, so the tiered compiler reaches them late.
+            // Then paced, as measured, a few times each, several streams at once: the paths a paced stream takes (timers,
+            // FFmpeg progress, one chunk at a time) are hit only a few times a second, so the tiered compiler reaches
+            // them late. With JitDisasmSummary, one paced H.264 stream on a fresh process still had methods tiered up
+            // 45 s in, and perf put the tiered-compilation thread at 0.016 core beside FFmpeg's 0.018: a cost of a
+            // process's first minutes, which a server that has carried streams for a while no longer pays.
             for (var round = 0; round < PacedWarmUps; round++)
             {
                 foreach (var warm in Measured.Select(m => m.Capture))
                 {
-                    var cores = await MeasureSystemAsync(api, server, MediaCapture.Load(warm), limitMs: Math.Min(limitMs, PacedWarmUpMs));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"paced warm-up {round + 1}, {warm}: {cores:0.000} cores"));
+                    var media = MediaCapture.Load(warm);
+                    var cores = await Task.WhenAll(Enumerable.Range(0, WarmUpStreams).Select(_ => MeasureSystemAsync(api, server, media, limitMs: Math.Min(limitMs, PacedWarmUpMs))));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"paced warm-up {round + 1}, {WarmUpStreams} × {warm}: {cores.Max():0.000} cores"));
                 }
             }
 
@@ -77,11 +83,21 @@ internal static class StreamCpuHarness
             rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - | - |"));
             foreach (var (capture, label) in Measured)
             {
+                // A few alternating rounds, medians taken: one stream's CPU is a few hundredths of a core, and FFmpeg
+                // alone on the same bytes varied by a fifth between single runs (0.028 to 0.034 core for H.264).
                 var media = MediaCapture.Load(capture);
-                var system = await MeasureSystemAsync(api, server, media, limitMs: limitMs);
-                var alone = await MeasureFfmpegAloneAsync(media, data, limitMs);
+                var systems = new List<double>();
+                var alones = new List<double>();
+                for (var round = 0; round < Rounds; round++)
+                {
+                    systems.Add(await MeasureSystemAsync(api, server, media, limitMs: limitMs));
+                    alones.Add(await MeasureFfmpegAloneAsync(media, data, limitMs));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}, {capture}: system {systems[^1]:0.000}, FFmpeg alone {alones[^1]:0.000}, ratio {(systems[^1] - idle) / alones[^1]:0.00}"));
+                }
+
+                var (system, alone) = (Median(systems), Median(alones));
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | `{capture}` | {system:0.000} | {system - idle:0.000} | {alone:0.000} | {system - idle - alone:0.000} | {(system - idle) / alone:0.00} |"));
+                    $"| {label} | `{capture}` | {system:0.000} ({systems.Min():0.000}–{systems.Max():0.000}) | {system - idle:0.000} | {alone:0.000} ({alones.Min():0.000}–{alones.Max():0.000}) | {system - idle - alone:0.000} | {(system - idle) / alone:0.00} |"));
                 ratioLines.Add(string.Create(CultureInfo.InvariantCulture, $"{label}={(system - idle) / alone:0.000}"));
                 Console.WriteLine(rows[^1]);
             }
@@ -94,7 +110,7 @@ internal static class StreamCpuHarness
         }
 
         var table = new StringBuilder()
-            .AppendLine("| stream | capture | whole system (cores) | stream above idle (cores) | FFmpeg alone (cores) | LiveStream overhead above FFmpeg (cores) | stream above idle ÷ FFmpeg alone |")
+            .AppendLine("| stream | capture | whole system (cores, median of 3 and range) | stream above idle (cores) | FFmpeg alone (cores, median of 3 and range) | LiveStream overhead above FFmpeg (cores) | stream above idle ÷ FFmpeg alone |")
             .AppendLine("|---|---|---:|---:|---:|---:|---:|");
         rows.ForEach(r => table.AppendLine(r));
         Console.WriteLine(table);
@@ -110,6 +126,8 @@ internal static class StreamCpuHarness
 
         return 0;
     }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static async Task<double> MeasureSystemAsync(HttpClient api, Process server, MediaCapture media, bool paced = true, double limitMs = double.MaxValue)
     {
