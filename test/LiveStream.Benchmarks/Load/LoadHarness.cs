@@ -340,7 +340,7 @@ internal static class LoadHarness
         var liveFailure = await live.StartedAsync();
         if (liveFailure is not null)
         {
-            return new ReconnectFigures(NoFigures, NoFigures, double.NaN, Invariant($"| {profile.LivePublishers} | | | | | | | | | | | | | | live publishers failed: {liveFailure} |"));
+            return new ReconnectFigures(NoFigures, NoFigures, double.NaN, Invariant($"| {profile.LivePublishers} | | | | | | | | | | | | | | | live publishers failed: {liveFailure} |"));
         }
 
         var cpu0 = target.CpuSeconds().Sum();
