@@ -94,9 +94,13 @@ public sealed class FakeMediaProcess : IMediaProcess
     private readonly System.IO.Pipelines.Pipe _stdout = new();
     private readonly Action? _onLive;
 
+    private readonly SessionBuffer _input;
+    private TaskCompletionSource? _disposal;
+
     public FakeMediaProcess(int id, SessionBuffer input, Func<Stream, CancellationToken, Task>? stdout = null, Action? onLive = null, bool exitAtEndOfInput = false)
     {
         Id = id;
+        _input = input;
         _onLive = onLive;
         _pump = PumpAsync(input, exitAtEndOfInput);
         StdoutRead = stdout is null ? Task.CompletedTask : stdout(_stdout.Reader.AsStream(), CancellationToken.None);
@@ -154,10 +158,26 @@ public sealed class FakeMediaProcess : IMediaProcess
         _exited.TrySetResult(-9);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Makes <see cref="DisposeAsync"/> stop, once it has ended the input as the real process does, until the
+    /// returned source is completed: the moment an owner has disposed of its process and not yet let go of the input.
+    /// </summary>
+    public TaskCompletionSource HoldDisposal() => _disposal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>True once an owner has begun to dispose of the process.</summary>
+    public bool Disposed { get; private set; }
+
+    public async ValueTask DisposeAsync()
     {
+        Disposed = true;
         Kill();
-        return ValueTask.CompletedTask;
+
+        // Like FfmpegProcess: a disposed process ends its input.
+        _input.Complete();
+        if (_disposal is { } disposal)
+        {
+            await disposal.Task;
+        }
     }
 
     private async Task PumpAsync(SessionBuffer input, bool exitAtEndOfInput)

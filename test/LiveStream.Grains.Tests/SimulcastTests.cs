@@ -104,6 +104,40 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_relay_whose_process_ended_its_input_while_the_encoder_writes_on_takes_nothing_else_down()
+    {
+        // The CI run of 4d53460: target A's receiver was killed, its relay's process ended (and with it the relay's
+        // input) while the fan-out still offered it the encoder's next tag; the offer threw into the fan-out, which
+        // ended the encoder, whose restart cut target B off too.
+        var (grain, sessionId, encoder) = await StartAsync();
+        await encoder.WriteStdoutAsync([.. FlvWriter.Start(), .. FlvWriter.Keyframe(0)]);
+        var first = Runner.RelaysFor(sessionId, 1)[0];
+        var other = Runner.RelaysFor(sessionId, 2)[0];
+        first.GoLive();
+        other.GoLive();
+        var disposal = first.HoldDisposal();
+
+        first.Crash(1, "Input/output error");
+        await Eventually.HoldsAsync(() => first.Disposed, Timeout, "the relay to dispose of its exited process");
+        await encoder.WriteStdoutAsync([.. FlvWriter.Frame(40), .. FlvWriter.Keyframe(80)]);
+        await Eventually.HoldsAsync(() => FlvWriter.Contains(other.Received, FlvWriter.Keyframe(80)), Timeout, "the other relay to keep reading");
+
+        Assert.False(encoder.StdoutRead.IsCompleted, encoder.StdoutRead.Exception?.ToString());
+        Assert.False(encoder.Exited.IsCompleted);
+        Assert.Single(Runner.For(sessionId));
+        disposal.SetResult();
+        var status = await Eventually.ReturnsAsync(
+            () => grain.GetSessionAsync(sessionId),
+            s => s!.Outputs![1].State == OutputState.Retrying,
+            Timeout,
+            "target 1 to be retrying");
+        Assert.Equal(OutputState.Live, status!.Outputs![2].State);
+        Assert.Equal(OutputState.Live, status.Outputs[0].State);
+
+        await grain.StopSessionAsync(sessionId);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_relay_that_falls_a_buffer_behind_drops_its_backlog_and_rejoins_at_a_keyframe_without_stalling_the_encoder()
     {
         var (grain, sessionId, encoder) = await StartAsync();

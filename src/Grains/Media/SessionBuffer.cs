@@ -44,20 +44,34 @@ public sealed class SessionBuffer : IDisposable
     /// <summary>Copies <paramref name="data"/> in. The caller checked <see cref="HasRoomFor"/>.</summary>
     public void Add(ReadOnlySpan<byte> data)
     {
+        if (!TryAdd(data))
+        {
+            throw new InvalidOperationException("The session buffer is complete.");
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="data"/> in; false when the buffer is complete (its consumer is gone). A producer that
+    /// does not own the buffer's end (a simulcast relay's, which its process completes when it exits) uses this.
+    /// </summary>
+    public bool TryAdd(ReadOnlySpan<byte> data)
+    {
         if (data.IsEmpty)
         {
-            return;
+            return true;
         }
 
         var array = ArrayPool<byte>.Shared.Rent(data.Length);
         data.CopyTo(array);
         Interlocked.Add(ref _bufferedBytes, data.Length);
-        if (!_chunks.Writer.TryWrite(new BufferedChunk(array, data.Length)))
+        if (_chunks.Writer.TryWrite(new BufferedChunk(array, data.Length)))
         {
-            Interlocked.Add(ref _bufferedBytes, -data.Length);
-            ArrayPool<byte>.Shared.Return(array);
-            throw new InvalidOperationException("The session buffer is complete.");
+            return true;
         }
+
+        Interlocked.Add(ref _bufferedBytes, -data.Length);
+        ArrayPool<byte>.Shared.Return(array);
+        return false;
     }
 
     /// <summary>No more bytes will be added: the consumer sees the end after the last chunk.</summary>

@@ -103,8 +103,10 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
                 {
                     foreach (var part in head.Preamble())
                     {
-                        buffer.Add(part);
-                        _added += part.Length;
+                        if (!Add(buffer, part))
+                        {
+                            return;
+                        }
                     }
 
                     _preambleSent = true;
@@ -120,9 +122,23 @@ internal sealed partial class RtmpRelay : IAsyncDisposable
                 return;
             }
 
-            buffer.Add(unit);
-            _added += unit.Length;
+            Add(buffer, unit);
         }
+    }
+
+    // Under _gate. The attempt's process completes its input when it exits, before the supervision loop lets go of
+    // the buffer: the unit is then dropped (the next attempt joins at a keyframe), never thrown into the fan-out,
+    // whose failure would end the encoder and with it every other target.
+    private bool Add(SessionBuffer buffer, ReadOnlySpan<byte> unit)
+    {
+        if (!buffer.TryAdd(unit))
+        {
+            _buffer = null;
+            return false;
+        }
+
+        _added += unit.Length;
+        return true;
     }
 
     /// <summary>Lets the relay send what it has and finish (bounded by FFmpeg's stop timeouts); no restart follows.</summary>
