@@ -27,7 +27,7 @@ public sealed class FileGrainStorageTests : IDisposable
     public async Task Each_write_needs_the_etag_of_the_last_and_a_new_process_reads_the_version_from_the_file()
     {
         var grain = GrainId.Create("stream", "a");
-        using (var storage = new FileGrainStorage(_root, Serializer))
+        using (var storage = new FileGrainStorage(_root, Serializer, FileGrainStorage.DefaultIoConcurrency))
         {
             var state = new GrainState<List<int>>([1]);
             await storage.WriteStateAsync("s", grain, state);
@@ -42,7 +42,7 @@ public sealed class FileGrainStorageTests : IDisposable
         }
 
         // A new process knows nothing in memory: it checks against the file.
-        using (var restarted = new FileGrainStorage(_root, Serializer))
+        using (var restarted = new FileGrainStorage(_root, Serializer, FileGrainStorage.DefaultIoConcurrency))
         {
             var read = new GrainState<List<int>>();
             await restarted.ReadStateAsync("s", grain, read);
@@ -60,15 +60,20 @@ public sealed class FileGrainStorageTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task Writes_of_many_grains_at_once_each_land_with_their_own_version()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Writes_of_many_grains_at_once_each_land_with_their_own_version_with_at_most_the_io_slots_in_the_kernel(int slots)
     {
-        using var storage = new FileGrainStorage(_root, Serializer);
+        using var storage = new FileGrainStorage(_root, Serializer, slots);
         var states = Enumerable.Range(0, 200).Select(i => (Grain: GrainId.Create("stream", $"g{i}"), State: new GrainState<List<int>>([i]))).ToArray();
         for (var round = 0; round < 3; round++)
         {
-            await Task.WhenAll(states.Select(s => storage.WriteStateAsync("s", s.Grain, s.State)));
+            // From many threads at once, as a burst of grains ending together writes.
+            await Parallel.ForEachAsync(states, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, _) => await storage.WriteStateAsync("s", s.Grain, s.State));
         }
+
+        Assert.InRange(storage.PeakIo, 1, slots);
 
         foreach (var (grain, state) in states)
         {

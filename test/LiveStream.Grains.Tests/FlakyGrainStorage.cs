@@ -60,5 +60,5 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, StorageFaults fault
 
     /// <summary>File storage under <paramref name="root"/>, made flaky by <paramref name="faults"/>.</summary>
     public static IGrainStorage Create(IServiceProvider services, string root, StorageFaults faults) =>
-        new FlakyGrainStorage(new FileGrainStorage(root, services.GetRequiredService<Orleans.Serialization.Serializer>()), faults);
+        new FlakyGrainStorage(new FileGrainStorage(root, services.GetRequiredService<Orleans.Serialization.Serializer>(), FileGrainStorage.DefaultIoConcurrency), faults);
 }

@@ -59,7 +59,8 @@ public static class SiloHostingExtensions
                     cluster.ClusterId);
                 silo.Services.AddGrainStorage(StorageNames.LiveStream, (sp, _) => new Storage.FileGrainStorage(
                     Path.Combine(sp.GetRequiredService<IOptions<LiveStreamOptions>>().Value.FullDataPath, Sessions.DataLayout.StateFolder),
-                    sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+                    sp.GetRequiredService<Orleans.Serialization.Serializer>(),
+                    Storage.FileGrainStorage.DefaultIoConcurrency));
                 silo.Services.AddGrainStorage(StorageNames.Failover, (sp, _) => new Storage.ProcessMemoryGrainStorage(
                     sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
             }
