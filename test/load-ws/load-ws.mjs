@@ -12,7 +12,8 @@
 // everything it sent and sends {"type":"end"}, expecting close 1000. No reconnects: any other close is an error.
 //
 // stdout, one JSON object a line: {"event":"started"}, {"event":"measuring"} at --measure-after,
-// {"event":"stopping"} at --duration, then {"event":"summary",...}. A caller that samples CPU between
+// {"event":"stopping"} at --duration, then {"event":"summary",...} (ack latency, and endToCloseMs: from each "end"
+// to its close 1000, all publishers ending at once). A caller that samples CPU between
 // "measuring" and "stopping" measures the same window as the summary's acked bytes. The run stops by itself:
 // at most duration + 2 × end-timeout + 5 s.
 import { readFileSync } from 'node:fs';
@@ -56,6 +57,8 @@ const stream = new LoopedStream(readFileSync(options.capture), chunkBytes);
 
 const closes = new Closes();
 const latencies = [];
+// From each "end" sent to its close 1000: what the server's closing costs, and how it queues when many end at once.
+const endLatencies = [];
 let bytesSent = 0;
 let bytesAcked = 0;
 let connected = 0;
@@ -95,6 +98,7 @@ function Publisher(url, startAt) {
   let failed = false;
   let endTimer = null;
   let endSent = false;
+  let endSentAt = 0;
 
   const finished = (kind) => {
     if (state === 'done') return;
@@ -143,6 +147,7 @@ function Publisher(url, startAt) {
   const sendEndOnceAcked = () => {
     if (state === 'ending' && !endSent && tracker.pending === 0) {
       endSent = true;
+      endSentAt = performance.now();
       socket.send(END_MESSAGE);
     }
   };
@@ -200,7 +205,10 @@ function Publisher(url, startAt) {
     });
     socket.on('close', (code, reason) => {
       if (failed) return;
-      if (state === 'ending' && code === 1000) finished('expected 1000 (end)');
+      if (state === 'ending' && code === 1000) {
+        if (endSent) endLatencies.push(performance.now() - endSentAt);
+        finished('expected 1000 (end)');
+      }
       else finished(tracker === null ? `before hello: ${code}` : `${code}${reason.length > 0 ? ` (${redact(reason.toString())})` : ''}`);
     });
   };
@@ -228,6 +236,7 @@ function finish() {
     mbSent: round(bytesSent / 1e6),
     mbAcked: round(bytesAcked / 1e6),
     ackMs: percentiles(latencies),
+    endToCloseMs: percentiles(endLatencies),
     measuredSeconds: round(seconds),
     mbAckedMeasured: round((window?.bytesAcked ?? 0) / 1e6),
     ackedMbitPerSecond: seconds > 0 ? round((window.bytesAcked * 8) / 1e6 / seconds) : null,

@@ -11,8 +11,8 @@ namespace LiveStream.Benchmarks.Load;
 /// </summary>
 internal static class ExternalClientCapacity
 {
-    public const string Header = "| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | client cores (node) | errors | p99 < 100 ms |";
-    public const string Alignment = "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|";
+    public const string Header = "| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | client cores (node) | all end at once: end → close 1000 p50 / max ms | errors | p99 < 100 ms |";
+    public const string Alignment = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|";
 
     /// <summary>A freshly started target spends its first seconds on JIT and start-up work, and node on its own: this run is not reported.</summary>
     private const int WarmUpPublishers = 100;
@@ -54,8 +54,8 @@ internal static class ExternalClientCapacity
             masking = run.Masking;
             var ack = run.Ack;
             var ok = ack.Count > 0 && ack.P99 < p99LimitMs && run.Errors == "none";
-            Console.WriteLine(Invariant($"-- {publishers} publishers (node ws): ack {ack}, {run.AckedMbitPerSecond:0.0} Mbit/s acked, server {run.ServerCores:0.00} cores, client {run.ClientCores:0.00} cores, errors {run.Errors}"));
-            rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {run.AckedMbitPerSecond:0.0} | {run.ServerCores:0.00} | {run.ClientCores:0.00} | {run.Errors} | {(ok ? "yes" : "**no**")} |"));
+            Console.WriteLine(Invariant($"-- {publishers} publishers (node ws): ack {ack}, {run.AckedMbitPerSecond:0.0} Mbit/s acked, server {run.ServerCores:0.00} cores, client {run.ClientCores:0.00} cores, end → close {run.EndToClose}, errors {run.Errors}"));
+            rows.Add(Invariant($"| {publishers} | {ack.P50:0.0} | {ack.P95:0.0} | {ack.P99:0.0} | {ack.Max:0.0} | {run.AckedMbitPerSecond:0.0} | {run.ServerCores:0.00} | {run.ClientCores:0.00} | {run.EndToClose.P50:0} / {run.EndToClose.Max:0} | {run.Errors} | {(ok ? "yes" : "**no**")} |"));
             if (!ok)
             {
                 exhausted = false;
