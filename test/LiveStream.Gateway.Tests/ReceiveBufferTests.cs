@@ -7,9 +7,25 @@ namespace LiveStream.Gateway.Tests;
 /// that size, so a publisher of large messages does not grow it again at every message; back to its initial size
 /// while messages stay small.
 /// </summary>
+[Collection(ReceiveBufferPoolCollection.Name)]
 public sealed class ReceiveBufferTests
 {
     private const int Initial = 64 * 1024;
+
+    [Fact]
+    public void Buffers_of_many_messages_in_flight_at_once_go_back_to_the_pool_and_are_rented_again()
+    {
+        // More than the shared pool keeps of a size (a few dozen per processor): it dropped the rest on return, and
+        // every rent past them allocated a new 64 KiB array.
+        const int InFlight = 200;
+        var first = Enumerable.Range(0, InFlight).Select(_ => new ReceiveBuffer(Initial)).ToList();
+        var rented = first.Select(b => b.Buffer).ToHashSet(ReferenceEqualityComparer.Instance);
+        first.ForEach(b => b.Release(used: Initial - 1));
+
+        var again = Enumerable.Range(0, InFlight).Select(_ => new ReceiveBuffer(Initial).Buffer).ToList();
+
+        Assert.Equal(InFlight, again.Count(rented.Contains));
+    }
 
     [Fact]
     public void A_grown_buffer_is_rented_at_its_grown_size_for_the_next_message()
@@ -54,4 +70,11 @@ public sealed class ReceiveBufferTests
 
         Assert.Equal(Initial, buffer.Size);
     }
+}
+
+/// <summary>The gateway's receive pool is one per process: a test that counts what comes back runs alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ReceiveBufferPoolCollection
+{
+    public const string Name = "receive buffer pool";
 }
