@@ -4,6 +4,8 @@ using LiveStream.Sessions;
 using LiveStream.Storage;
 using LiveStream.Webhooks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 
 namespace LiveStream.Streams;
 
@@ -17,21 +19,23 @@ namespace LiveStream.Streams;
 [CapacityPlacement]
 internal sealed partial class StreamGrain(
     [PersistentState("stream", StorageNames.LiveStream)] IPersistentState<StreamRecord> state,
-    [PersistentState("live", StorageNames.Failover)] IPersistentState<LiveRecord> liveState,
-    [PersistentState("init", StorageNames.Failover)] IPersistentState<InitRecord> initState,
+    [FromKeyedServices(StorageNames.Failover)] IGrainStorage failoverStorage,
     SessionServices services,
     ClusterPlacement placement,
     ISessionEvents sessionEvents,
     ILocalSiloDetails localSilo,
     ILogger<StreamGrain> logger) : Grain, IStreamGrain, ISessionHost
 {
-    private readonly FailoverStore _failover = new(liveState, initState);
+    private FailoverStore? _failover;
     private LiveSession? _live;
     private string? _toRestore;
     private LiveSession? _unstoredEnd;
     private IDisposable? _maintenance;
 
     public string StreamId => this.GetPrimaryKeyString();
+
+    /// <summary>The stream's failover records, read when the grain activates.</summary>
+    private FailoverStore Failover => _failover ?? throw new InvalidOperationException("The stream grain has not activated.");
 
     SiloAddress ISessionHost.Silo => localSilo.SiloAddress;
 
@@ -112,7 +116,7 @@ internal sealed partial class StreamGrain(
         _unstoredEnd = null;
         await Directory.RemoveAsync(StreamId);
         await state.ClearStateAsync();
-        await _failover.DeleteAsync();
+        await Failover.DeleteAsync();
         LogStreamDeleted(logger, StreamId);
         DeactivateOnIdle();
         return true;
@@ -158,7 +162,7 @@ internal sealed partial class StreamGrain(
             return await _live.ConnectAsync(request);
         }
 
-        var (live, refusal) = await LiveSession.StartAsync(services, this, _failover);
+        var (live, refusal) = await LiveSession.StartAsync(services, this, Failover);
         switch (refusal)
         {
             case StartRefusal.NoRoom:
@@ -180,7 +184,7 @@ internal sealed partial class StreamGrain(
             if (!await TryRestoreAsync())
             {
                 // Failover in progress: the sender waits (its socket is not read) until this silo owns the stream.
-                return new WriteResult(WriteOutcome.BufferFull, _failover.Committed);
+                return new WriteResult(WriteOutcome.BufferFull, Failover.Committed);
             }
 
             return _live is not null && write.Epoch == _live.Record.ConnectionEpoch
@@ -226,7 +230,13 @@ internal sealed partial class StreamGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _toRestore = state.RecordExists ? SessionHistory.FindToRestore(state.State, _failover.SessionId, services.Time.GetUtcNow()) : null;
+        // The failover records are the provider's own "live" and "init" states of this grain (see DirectPersistentState).
+        var grainId = this.GetGrainId();
+        _failover = new FailoverStore(
+            new DirectPersistentState<LiveRecord>(failoverStorage, "live", grainId),
+            new DirectPersistentState<InitRecord>(failoverStorage, "init", grainId));
+        await _failover.ReadAsync();
+        _toRestore = state.RecordExists ? SessionHistory.FindToRestore(state.State, Failover.SessionId, services.Time.GetUtcNow()) : null;
         if (_toRestore is not null)
         {
             // Its silo went away or handed it off with the session live: pick it up here once the lease is ours.
@@ -320,7 +330,7 @@ internal sealed partial class StreamGrain(
             return true;
         }
 
-        var (live, retry) = await LiveSession.RestoreAsync(services, this, _failover, sessionId);
+        var (live, retry) = await LiveSession.RestoreAsync(services, this, Failover, sessionId);
         if (live is null && retry)
         {
             return false;
