@@ -20,11 +20,12 @@ internal sealed partial class IngestConnection
         var end = run.Offset + payload.Length;
         while (true)
         {
+            // Attempts after the first carry no bytes: they ask where the session's committed bytes end.
             var result = await RetryAsync(
-                () => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, payload)),
+                (Grain: grain, _session.Epoch, Offset: offset, Payload: payload),
+                static (write, attempt) => write.Grain.WriteAsync(new ChunkWrite(write.Epoch, write.Offset, attempt == 1 ? write.Payload : ReadOnlyMemory<byte>.Empty)),
                 cancellationToken,
-                receive,
-                retry: () => grain.WriteAsync(new ChunkWrite(_session.Epoch, offset, ReadOnlyMemory<byte>.Empty)));
+                receive);
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:
@@ -81,12 +82,17 @@ internal sealed partial class IngestConnection
         }
 
         _lastAcked = committed;
-        await SendJsonAsync(new AckMessage("ack", committed), cancellationToken);
+
+        // Acks come only from this connection's write loop, one at a time: the buffer is free again when it ends.
+        var length = AckMessage.Write(committed, _ackText);
+        await SendTextAsync(_ackText.AsMemory(0, length), cancellationToken);
     }
 
-    private async Task SendJsonAsync<T>(T message, CancellationToken cancellationToken)
+    private Task SendJsonAsync<T>(T message, CancellationToken cancellationToken) =>
+        SendTextAsync(JsonSerializer.SerializeToUtf8Bytes(message, IngestJson.Options), cancellationToken);
+
+    private async Task SendTextAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, IngestJson.Options);
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
@@ -108,24 +114,26 @@ internal sealed partial class IngestConnection
     /// not after <c>GrainCallTimeout</c>. Chunk writes carry their offset: an abandoned attempt that lands after all,
     /// even after a later one, is trimmed by the grain, never doubled.
     /// <para>
-    /// Attempts after the first make <paramref name="retry"/> when given: for a write, the same write without its
-    /// bytes, which asks where the session's committed bytes end. A silo that is only slow answers it once the first
-    /// attempt (queued ahead of it) has gone in, so its bytes are not sent again; only when they did not go in (a silo
-    /// that died, a session picked up elsewhere) does the caller send them again from the answer's offset. Resending
-    /// every timed-out payload doubled the work of a silo that was already behind, and under load it never caught up.
+    /// <paramref name="call"/> is given <paramref name="state"/> and the attempt's number (1 for the first; the state
+    /// and a static callback allocate nothing per call). A write's attempts after the first are the same write
+    /// without its bytes, which asks where the session's committed bytes end. A silo that is only slow answers it
+    /// once the first attempt (queued ahead of it) has gone in, so its bytes are not sent again; only when they did
+    /// not go in (a silo that died, a session picked up elsewhere) does the caller send them again from the answer's
+    /// offset. Resending every timed-out payload doubled the work of a silo that was already behind, and under load
+    /// it never caught up.
     /// </para>
     /// <para>
     /// <paramref name="payload"/> is the receive buffer the call's payload lives in: an attempt given up on while
     /// still under way is lent it, so the buffer is not reused while that attempt may still read it.
     /// </para>
     /// </summary>
-    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken, ReceiveBuffer? payload = null, Func<Task<T>>? retry = null)
+    private async Task<T> RetryAsync<TState, T>(TState state, Func<TState, int, Task<T>> call, CancellationToken cancellationToken, ReceiveBuffer? payload = null)
     {
         var started = time.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
         for (var attempt = 1; ; attempt++)
         {
-            var pending = attempt > 1 && retry is not null ? retry() : call();
+            var pending = call(state, attempt);
             try
             {
                 return await pending.WaitAsync(options.WriteAttemptTimeout, time, cancellationToken);

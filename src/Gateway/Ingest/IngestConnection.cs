@@ -29,6 +29,7 @@ internal sealed partial class IngestConnection(
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _abort = new();
     private readonly IngestBatch _batch = new(BatchBytes);
+    private readonly byte[] _ackText = new byte[AckMessage.MaxLength];
     private ConnectResult _session = null!;
     private long _offset;
     private long _lastAcked = -1;
@@ -97,9 +98,10 @@ internal sealed partial class IngestConnection(
             try
             {
                 await RetryAsync(
-                    async () =>
+                    (Grain: grain, _session.Epoch, outcome.Kind, outcome.Code),
+                    static async (disconnect, _) =>
                     {
-                        await grain.DisconnectAsync(_session.Epoch, outcome.Kind, outcome.Code);
+                        await disconnect.Grain.DisconnectAsync(disconnect.Epoch, disconnect.Kind, disconnect.Code);
                         return true;
                     },
                     CancellationToken.None);
