@@ -8,8 +8,9 @@ namespace LiveStream.Sessions;
 /// other). For the failover record, written before every acknowledgement: Orleans' own state bridge queues each
 /// storage operation and completes it asynchronously even when the provider is done at once (the embedded default
 /// keeps the record in memory), and that suspended the whole call chain of every acknowledgement: about a dozen
-/// continuations scheduled on the grain per chunk, 40% of the silo's allocation. Here a provider that completes
-/// synchronously completes the write synchronously. The owner reads the state when it activates.
+/// continuations scheduled on the grain per chunk, with their state machines two thirds of the silo's allocation.
+/// Here a provider that completes synchronously completes the write synchronously. The owner reads the state when
+/// it activates.
 /// </summary>
 internal sealed class DirectPersistentState<T>(IGrainStorage storage, string stateName, GrainId grainId) : IPersistentState<T>
     where T : new()
