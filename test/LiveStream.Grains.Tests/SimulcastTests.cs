@@ -59,12 +59,7 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
     [Fact(Timeout = 30_000)]
     public async Task A_relay_that_exits_is_retried_after_a_backoff_from_the_next_keyframe_and_nothing_else_is_touched()
     {
-        var (grain, sessionId, encoder) = await StartAsync();
-        await encoder.WriteStdoutAsync([.. FlvWriter.Start(), .. FlvWriter.Keyframe(0)]);
-        var first = Runner.RelaysFor(sessionId, 1)[0];
-        var other = Runner.RelaysFor(sessionId, 2)[0];
-        first.GoLive();
-        other.GoLive();
+        var (grain, sessionId, encoder, first, other) = await StartWithBothTargetsLiveAsync();
 
         first.Crash(1, $"rtmp://a.example/live/{KeyA}: Connection refused");
         var status = await Eventually.ReturnsAsync(
@@ -109,12 +104,7 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
         // The CI run of 4d53460: target A's receiver was killed, its relay's process ended (and with it the relay's
         // input) while the fan-out still offered it the encoder's next tag; the offer threw into the fan-out, which
         // ended the encoder, whose restart cut target B off too.
-        var (grain, sessionId, encoder) = await StartAsync();
-        await encoder.WriteStdoutAsync([.. FlvWriter.Start(), .. FlvWriter.Keyframe(0)]);
-        var first = Runner.RelaysFor(sessionId, 1)[0];
-        var other = Runner.RelaysFor(sessionId, 2)[0];
-        first.GoLive();
-        other.GoLive();
+        var (grain, sessionId, encoder, first, other) = await StartWithBothTargetsLiveAsync();
         var disposal = first.HoldDisposal();
 
         first.Crash(1, "Input/output error");
@@ -210,6 +200,18 @@ public sealed class SimulcastTests(FakeMediaClusterFixture fixture)
     [InlineData(60, 30)]
     public void Relay_backoff_doubles_from_one_second_up_to_the_maximum(int failures, int seconds) =>
         Assert.Equal(TimeSpan.FromSeconds(seconds), RtmpRelay.Backoff(failures, TimeSpan.FromSeconds(30)));
+
+    /// <summary>A session whose encoder wrote the stream's start and a keyframe, and both relays live.</summary>
+    private async Task<(IStreamGrain Grain, string SessionId, FakeMediaProcess Encoder, FakeMediaProcess First, FakeMediaProcess Other)> StartWithBothTargetsLiveAsync()
+    {
+        var (grain, sessionId, encoder) = await StartAsync();
+        await encoder.WriteStdoutAsync([.. FlvWriter.Start(), .. FlvWriter.Keyframe(0)]);
+        var first = Runner.RelaysFor(sessionId, 1)[0];
+        var other = Runner.RelaysFor(sessionId, 2)[0];
+        first.GoLive();
+        other.GoLive();
+        return (grain, sessionId, encoder, first, other);
+    }
 
     private async Task<(IStreamGrain Grain, string SessionId, FakeMediaProcess Encoder)> StartAsync()
     {
