@@ -78,6 +78,10 @@ internal sealed class LoadPublisher(
             try
             {
                 await socket.ConnectAsync(progress.Stream.IngestUrl, invoker, cancellationToken);
+                if (_reconnectStarted != 0 && _reconnectStarted >= measureFrom)
+                {
+                    _timings.ReconnectUpgradeMs.Add(LoadStats.PublisherTimings.Ms(_reconnectStarted, Stopwatch.GetTimestamp()));
+                }
             }
             catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
             {

@@ -62,6 +62,9 @@ public sealed class LoadStats
     /// <summary>Ack latency: a chunk's send → the first ack that covers it, ms.</summary>
     public Percentiles AckLatency() => Percentiles.Of(_timings.SelectMany(t => t.AckMs));
 
+    /// <summary>Socket reopened after a drop → its upgrade done (connect returned), ms.</summary>
+    public Percentiles ReconnectToUpgrade() => Percentiles.Of(_timings.SelectMany(t => t.ReconnectUpgradeMs));
+
     /// <summary>Socket reopened after a drop → its <c>hello</c>, ms.</summary>
     public Percentiles ReconnectToHello() => Percentiles.Of(_timings.SelectMany(t => t.ReconnectHelloMs));
 
@@ -72,7 +75,7 @@ public sealed class LoadStats
     public string Describe(TimeSpan elapsed) => string.Create(CultureInfo.InvariantCulture, $"""
         sent {BytesSent / 1e6:0.0} MB in {ChunksSent} chunks, acked {BytesAcked / 1e6:0.0} MB ({BytesAcked * 8 / 1e6 / elapsed.TotalSeconds:0.0} Mbit/s over {elapsed.TotalSeconds:0.0} s)
         ack latency ms: {AckLatency()}
-        connects {Connects}, drops {Drops}; reconnect→hello ms: {ReconnectToHello()}; reconnect→first ack ms: {ReconnectToAck()}
+        connects {Connects}, drops {Drops}; reconnect→upgrade ms: {ReconnectToUpgrade()}; reconnect→hello ms: {ReconnectToHello()}; reconnect→first ack ms: {ReconnectToAck()}
         closes: {string.Join(", ", _closes.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} ×{c.Value}"))}
         """);
 
@@ -80,6 +83,8 @@ public sealed class LoadStats
     internal sealed class PublisherTimings
     {
         public List<double> AckMs { get; } = [];
+
+        public List<double> ReconnectUpgradeMs { get; } = [];
 
         public List<double> ReconnectHelloMs { get; } = [];
 
