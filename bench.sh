@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks. Quick mode (default, about 8 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
-# whole-system CPU harness on the first 10 s of each capture, and short load runs (direct pipe against the cluster
+# whole-system CPU harness on whole captures, and short load runs (direct pipe against the cluster
 # path, reconnects under drops, capacity steps within 60 s, then capacity steps with the external Node ws client
 # within about 75 s each on the cluster path and the embedded default). --full: BenchmarkDotNet's default (longer,
 # steadier) runs, whole captures, longer load runs and up to 10 minutes of capacity steps per table. Prints a
@@ -125,8 +125,9 @@ args=(micro --filter '*' --artifacts "$work/bdn")
 dotnet "$bench" "${args[@]}"
 
 echo "== whole-system CPU per stream"
+# Whole captures in both modes: a 10 s stream carries a session's fixed costs (FFmpeg start-up, activation) over
+# half the time, and the ratio is about a few thousandths of a core.
 cpu_args=(cpu --out "$work/cpu.md" --ratios "$work/cpu-ratios.txt")
-[[ $mode == quick ]] && cpu_args+=(--seconds 10)
 dotnet "$bench" "${cpu_args[@]}"
 
 echo "== load"
@@ -165,16 +166,19 @@ dotnet "$bench" "${load_args[@]}"
   done
   echo "## Whole-system CPU per live stream"
   echo
-  echo "One embedded LiveStream process (gateway and silo) receives a capture ($([[ $mode == quick ]] && echo "its first 10 s" || echo "20 s")) at its recorded pace over a"
+  echo "One embedded LiveStream process (gateway and silo) receives a whole capture (20 s) at its recorded pace over a"
   echo "WebSocket with the default HLS output; its CPU time, FFmpeg included, is divided by the wall time. The floor"
   echo "is FFmpeg alone, reading the same bytes at the same pace from a pipe with the same arguments. The server is"
-  echo "warm: each capture is first streamed once, unpaced, then both measured captures are streamed paced three times"
-  echo "(up to 20 s each, four streams at once), as measured. The first H.264 or VP8 session of a process JIT-compiles its code, and the tiered"
-  echo "compiler then works on in the background for minutes at this pace (a method is recompiled once it has been called"
-  echo "often enough, and a paced stream calls its per-chunk code a few times a second): the successive paced warm-ups"
-  echo "fall from about 0.11 to 0.06 core for H.264, and that start-up cost is not the cost of a stream on a server that"
-  echo "has been running. Idle is then measured over 10 s, 10 s after the last warm-up stream ended. Each capture is then"
-  echo "measured in three rounds, the whole system and FFmpeg alone alternating; the ratio is taken between the medians."
+  echo "warm: each capture is first streamed once, unpaced, then both measured captures are streamed paced (four streams"
+  echo "at once) in rounds until the tiered compiler's thread (\`.NET Tiered Com\` in /proc/PID/task) is quiet over a"
+  echo "round. The first H.264 or VP8 session of a process JIT-compiles its code, and the tiered compiler then works on in"
+  echo "the background for minutes at this pace (a method is recompiled once it has been called often enough, and a paced"
+  echo "stream calls its per-chunk code a few times a second): per-thread CPU over paced 20 s H.264 streams on a fresh"
+  echo "process put it at 1,000, 460, 360, 200, then 100-130 ms over the first seven streams and 0-20 ms after, and that"
+  echo "start-up cost is not the cost of a stream on a server that has been running. The compiler's time during the"
+  echo "measured streams is shown. Idle is then measured over 10 s, 10 s after the last warm-up stream ended. Each"
+  echo "capture is then measured in three rounds, the whole system and FFmpeg alone alternating; the ratio is taken"
+  echo "between the medians."
   echo
   cat "$work/cpu.md"
   echo

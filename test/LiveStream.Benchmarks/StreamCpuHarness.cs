@@ -26,7 +26,9 @@ internal static class StreamCpuHarness
 {
     private const int IdleSettleSeconds = 10;
     private const int IdleSeconds = 10;
-    private const int PacedWarmUps = 3;
+    private const int MinPacedWarmUps = 2;
+    private const int MaxPacedWarmUps = 10;
+    private const double QuietJitCores = 0.001;
     private const int Rounds = 3;
     private const int WarmUpStreams = 4;
     private const double PacedWarmUpMs = 20_000;
@@ -41,6 +43,7 @@ internal static class StreamCpuHarness
         var limitMs = Value("--seconds") is { } seconds ? double.Parse(seconds, CultureInfo.InvariantCulture) * 1000 : double.MaxValue;
         var ratioLines = new List<string>();
         var rows = new List<string>();
+        var warmUpNote = string.Empty;
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var data = Directory.CreateTempSubdirectory("livestream-bench-").FullName;
         var http = FreePort();
@@ -60,27 +63,38 @@ internal static class StreamCpuHarness
                 await MeasureSystemAsync(api, server, MediaCapture.Load(warm), paced: false);
             }
 
-            // Then paced, as measured, a few times each, several streams at once: the paths a paced stream takes (timers,
-            // FFmpeg progress, one chunk at a time) are hit only a few times a second, so the tiered compiler reaches
-            // them late. With JitDisasmSummary, one paced H.264 stream on a fresh process still had methods tiered up
-            // 45 s in, and perf put the tiered-compilation thread at 0.016 core beside FFmpeg's 0.018: a cost of a
-            // process's first minutes, which a server that has carried streams for a while no longer pays.
-            for (var round = 0; round < PacedWarmUps; round++)
+            // Then paced, as measured, several streams at once, in rounds until the tiered compiler is quiet: the paths
+            // a paced stream takes (timers, FFmpeg progress, one chunk at a time) are hit only a few times a second, so
+            // the tiered compiler reaches them late. Per-thread CPU over paced 20 s H.264 streams on a fresh process:
+            // its thread took 1,000, 460, 360, 200, then 100-130 ms over the first seven streams, 0-20 ms after; in a
+            // stream whose LiveStream overhead is a few thousandths of a core, that is a process's first minutes, which
+            // a server that has carried streams for a while no longer pays. A fixed number of rounds stopped short of
+            // that on a slow day and measured it.
+            var warmUps = 0;
+            var jitCores = double.NaN;
+            while (warmUps < MaxPacedWarmUps && !(warmUps >= MinPacedWarmUps && jitCores < QuietJitCores))
             {
+                await using var jit = TieredJitWatch.Start(server.Id);
+                var roundStarted = Stopwatch.GetTimestamp();
                 foreach (var warm in Measured.Select(m => m.Capture))
                 {
                     var media = MediaCapture.Load(warm);
-                    var cores = await Task.WhenAll(Enumerable.Range(0, WarmUpStreams).Select(_ => MeasureSystemAsync(api, server, media, limitMs: Math.Min(limitMs, PacedWarmUpMs))));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"paced warm-up {round + 1}, {WarmUpStreams} × {warm}: {cores.Max():0.000} cores"));
+                    await Task.WhenAll(Enumerable.Range(0, WarmUpStreams).Select(_ => MeasureSystemAsync(api, server, media, limitMs: Math.Min(limitMs, PacedWarmUpMs))));
                 }
+
+                jitCores = await jit.StopAsync() / Stopwatch.GetElapsedTime(roundStarted).TotalSeconds;
+                warmUps++;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"paced warm-up {warmUps}, {WarmUpStreams} streams of each capture at once: tiered compiler {jitCores:0.00000} cores"));
             }
 
+            warmUpNote = string.Create(CultureInfo.InvariantCulture,
+                $"{warmUps} paced warm-up rounds ({WarmUpStreams} streams of each capture at once); the tiered compiler's thread took {jitCores:0.00000} cores over the last one (quiet: < {QuietJitCores} cores, at least {MinPacedWarmUps} rounds, at most {MaxPacedWarmUps}).");
             await Task.Delay(TimeSpan.FromSeconds(IdleSettleSeconds));
             var idleBefore = ProcessCpuSeconds(server.Id);
             await Task.Delay(TimeSpan.FromSeconds(IdleSeconds));
             var idle = (ProcessCpuSeconds(server.Id) - idleBefore) / IdleSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle process: {idle:0.000} cores"));
-            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - | - |"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| idle (no stream) | - | {idle:0.000} | - | - | - | - | - |"));
             foreach (var (capture, label) in Measured)
             {
                 // A few alternating rounds, medians taken: one stream's CPU is a few hundredths of a core, and FFmpeg
@@ -88,16 +102,22 @@ internal static class StreamCpuHarness
                 var media = MediaCapture.Load(capture);
                 var systems = new List<double>();
                 var alones = new List<double>();
+                var jitSeconds = 0.0;
                 for (var round = 0; round < Rounds; round++)
                 {
-                    systems.Add(await MeasureSystemAsync(api, server, media, limitMs: limitMs));
+                    await using (var jit = TieredJitWatch.Start(server.Id))
+                    {
+                        systems.Add(await MeasureSystemAsync(api, server, media, limitMs: limitMs));
+                        jitSeconds += await jit.StopAsync();
+                    }
+
                     alones.Add(await MeasureFfmpegAloneAsync(media, data, limitMs));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}, {capture}: system {systems[^1]:0.000}, FFmpeg alone {alones[^1]:0.000}, ratio {(systems[^1] - idle) / alones[^1]:0.00}"));
                 }
 
                 var (system, alone) = (Median(systems), Median(alones));
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | `{capture}` | {system:0.000} ({systems.Min():0.000}–{systems.Max():0.000}) | {system - idle:0.000} | {alone:0.000} ({alones.Min():0.000}–{alones.Max():0.000}) | {system - idle - alone:0.000} | {(system - idle) / alone:0.00} |"));
+                    $"| {label} | `{capture}` | {system:0.000} ({systems.Min():0.000}–{systems.Max():0.000}) | {jitSeconds * 1000 / Rounds:0} | {system - idle:0.000} | {alone:0.000} ({alones.Min():0.000}–{alones.Max():0.000}) | {system - idle - alone:0.000} | {(system - idle) / alone:0.00} |"));
                 ratioLines.Add(string.Create(CultureInfo.InvariantCulture, $"{label}={(system - idle) / alone:0.000}"));
                 Console.WriteLine(rows[^1]);
             }
@@ -110,8 +130,9 @@ internal static class StreamCpuHarness
         }
 
         var table = new StringBuilder()
-            .AppendLine("| stream | capture | whole system (cores, median of 3 and range) | stream above idle (cores) | FFmpeg alone (cores, median of 3 and range) | LiveStream overhead above FFmpeg (cores) | stream above idle ÷ FFmpeg alone |")
-            .AppendLine("|---|---|---:|---:|---:|---:|---:|");
+            .AppendLine(warmUpNote).AppendLine()
+            .AppendLine("| stream | capture | whole system (cores, median of 3 and range) | tiered compiler per measured stream (ms) | stream above idle (cores) | FFmpeg alone (cores, median of 3 and range) | LiveStream overhead above FFmpeg (cores) | stream above idle ÷ FFmpeg alone |")
+            .AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
         rows.ForEach(r => table.AppendLine(r));
         Console.WriteLine(table);
         if (output is not null)

@@ -29,13 +29,14 @@ public static class ProcessProbe
     /// </summary>
     public static double CpuSeconds(int pid, bool children = false, bool childrenOnly = false)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        double Field(int n) => double.Parse(fields[n - 3], System.Globalization.CultureInfo.InvariantCulture);
-        var own = Field(14) + Field(15);
-        var reaped = Field(16) + Field(17);
+        var fields = StatFields(File.ReadAllText($"/proc/{pid}/stat"));
+        var own = fields(14) + fields(15);
+        var reaped = fields(16) + fields(17);
         return (childrenOnly ? reaped : children ? own + reaped : own) / 100;
     }
+
+    /// <summary>CPU time of one thread of a process in seconds (utime + stime of <c>/proc/PID/task/TID/stat</c>).</summary>
+    public static double ThreadCpuSeconds(int pid, int tid) => OwnSeconds(File.ReadAllText($"/proc/{pid}/task/{tid}/stat"));
 
     /// <summary>Resident memory of a process in bytes (VmRSS), 0 when it is gone.</summary>
     public static long RssBytes(int pid)
@@ -102,5 +103,18 @@ public static class ProcessProbe
         }
 
         return found;
+    }
+
+    private static double OwnSeconds(string stat)
+    {
+        var fields = StatFields(stat);
+        return (fields(14) + fields(15)) / 100;
+    }
+
+    /// <summary>Field n (1-based, as in proc(5)) of a stat line, after the command name in parentheses.</summary>
+    private static Func<int, double> StatFields(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return n => double.Parse(fields[n - 3], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
