@@ -7,7 +7,7 @@ using LiveStream.Testing.Load;
 namespace LiveStream.Benchmarks.Load;
 
 /// <summary>
-/// <c>load [--full] [--out FILE] [--cpu-ratios FILE] [--node-only] [--hop-only] [--reconnect-only] [--node-steps-cluster N,N…] [--node-steps-embedded N,N…]</c>:
+/// <c>load [--full] [--out FILE] [--cpu-ratios FILE] [--node-only] [--hop-only] [--reconnect-only] [--capacity-only] [--node-steps-cluster N,N…] [--node-steps-embedded N,N…]</c>:
 /// the load figures of <c>./bench.sh</c>, all in one run on
 /// the same machine: the direct pipe against the cluster path at the same load (CPU per MB, ack latency, their
 /// ratio), reconnects under random drops (with every archive checked), then capacity: publishers stepped up on the
@@ -27,7 +27,6 @@ internal static class LoadHarness
     private const int WarmSeconds = 10;
     private const int LiveRampSeconds = 10;
     private static readonly Percentiles NoFigures = new(0, double.NaN, double.NaN, double.NaN, double.NaN);
-    private static readonly int[] Steps = [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -50,6 +49,16 @@ internal static class LoadHarness
             md.AppendLine("### Goals (reported, not asserted)").AppendLine()
                 .AppendLine("| goal | target | measured | met |").AppendLine("|---|---|---|---|")
                 .AppendLine(only.ClusterGoal).AppendLine(only.EmbeddedGoal);
+            return await WriteAsync(md, Value("--out"));
+        }
+
+        if (args.Contains("--capacity-only"))
+        {
+            // Only the project generator's capacity steps (a run of its own while working on the generator).
+            Console.WriteLine("== load: capacity");
+            await using var target = await LoadTarget.StartClusterAsync();
+            await WarmUpAsync(target, capture, profile);
+            AppendCapacity(md, await MeasureCapacityAsync(target, capture, profile), profile);
             return await WriteAsync(md, Value("--out"));
         }
 
@@ -125,14 +134,7 @@ internal static class LoadHarness
 
         Console.WriteLine("== load: capacity");
         var capacity = await MeasureCapacityAsync(cluster, capture, profile);
-        md.AppendLine("### Capacity and memory per session").AppendLine()
-            .AppendLine(Invariant($"The cluster path, null output. Publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms) are stepped up; each step ramps up over {profile.StepRampSeconds} s, is measured for {profile.StepMeasureSeconds} s and ends its sessions. It stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.CapacityBudget.TotalMinutes:0.#} min."))
-            .AppendLine("Capacity is the largest step that passed. Memory per session: the growth of gateway + silo RSS (near the end of each step, sessions live) from the step before, ÷ the publishers added (the first step against the idle RSS after the warm-up; RSS moves with the GC, so small steps are noisy). It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")
-            .AppendLine("The load generator runs on the same 2 cores; its CPU is shown.").AppendLine()
-            .AppendLine("| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | generator cores | gateway + silo RSS MiB | KiB per added session | errors | p99 < 100 ms |")
-            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
-        capacity.Rows.ForEach(r => md.AppendLine(r));
-        md.AppendLine();
+        AppendCapacity(md, capacity, profile);
 
         // The same capacity question asked with a client that is not the project's generator.
         var external = await MeasureExternalClientAsync(cluster, capture, profile, clusterSteps, embeddedSteps, md);
@@ -184,6 +186,18 @@ internal static class LoadHarness
             .AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
             .AppendLine(reconnect.Row).AppendLine();
 
+    private static void AppendCapacity(StringBuilder md, CapacityFigures capacity, Profile profile)
+    {
+        md.AppendLine("### Capacity and memory per session").AppendLine()
+            .AppendLine(Invariant($"The cluster path, null output. Publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms) are stepped up; each step ramps up over {profile.StepRampSeconds} s, settles for {profile.NodeSettleSeconds} s once the last publisher has arrived (as the external client's steps below do: an arrival of hundreds of publishers a second is a storm of its own, not the steady state capacity is about), is measured for {profile.StepMeasureSeconds} s and ends its sessions. It stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.CapacityBudget.TotalMinutes:0.#} min."))
+            .AppendLine("Capacity is the largest step that passed. Memory per session: the growth of gateway + silo RSS (near the end of each step, sessions live) from the step before, ÷ the publishers added (the first step against the idle RSS after the warm-up; RSS moves with the GC, so small steps are noisy). It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")
+            .AppendLine("The load generator runs on the same 2 cores; its CPU is shown.").AppendLine()
+            .AppendLine("| publishers | ack p50 ms | p95 | p99 | max | acked Mbit/s | server cores | generator cores | gateway + silo RSS MiB | KiB per added session | errors | p99 < 100 ms |")
+            .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        capacity.Rows.ForEach(r => md.AppendLine(r));
+        md.AppendLine();
+    }
+
     private static async Task<int> WriteAsync(StringBuilder md, string? output)
     {
         Console.WriteLine(md);
@@ -222,7 +236,7 @@ internal static class LoadHarness
 
         md.AppendLine("### Capacity with an external client (Node ws)").AppendLine()
             .AppendLine(Invariant($"The same steps, driven by `test/load-ws/load-ws.mjs` instead of the project's generator, so the figures do not depend on one generator's shape: Node {NodeVersion()} with the `ws` package (versions pinned in `test/load-ws/package-lock.json`), a separate process on the same 2 cores, one socket per publisher, `livestream.v1` written from docs/protocol.md alone (no project code), 1 Mbit/s each ({ChunkBytes} B every {IntervalMs} ms of `{capture.Name}` looped), each chunk sent when due once the previous one is written to its socket, `end` once all is acked, no reconnects."))
-            .AppendLine(Invariant($"Each step ramps up over {profile.StepRampSeconds} s, settles for {profile.NodeSettleSeconds} s once the last publisher has arrived (the arrival of hundreds of publishers a second is a storm of its own, not the steady state the capacity is about: the project generator's table above measures from the end of the ramp) and is measured for {profile.StepMeasureSeconds} s; it stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.NodeCapacityBudget.TotalSeconds:0} s per target. Each target first gets a 6 s warm-up run of 100 publishers, not reported."))
+            .AppendLine(Invariant($"Each step ramps up over {profile.StepRampSeconds} s, settles for {profile.NodeSettleSeconds} s once the last publisher has arrived (as the generator's steps above do) and is measured for {profile.StepMeasureSeconds} s; it stops at the first step whose p99 ack latency is {CapacityP99Ms} ms or more, or that has errors, or after {profile.NodeCapacityBudget.TotalSeconds:0} s per target. Each target first gets a 6 s warm-up run of 100 publishers, not reported."))
             .AppendLine("Client cores: the node process's own utime + stime (/proc) over the measured window; server cores: the server processes' over the same window. Acked Mbit/s is the client's count over that window.")
             .AppendLine(Invariant($"`ws` masks frames with {nodeCluster?.Masking ?? nodeEmbedded?.Masking ?? "(not run)"}. The embedded default is one gateway process hosting its silo, as `./run.sh` starts it.")).AppendLine();
         if (unavailable is not null)
@@ -389,7 +403,7 @@ internal static class LoadHarness
         var memoryAt = 0;
         var exhausted = true;
         var started = Stopwatch.GetTimestamp();
-        foreach (var publishers in Steps.Where(s => s <= profile.MaxPublishers))
+        foreach (var publishers in profile.CapacitySteps.Where(s => s <= profile.MaxPublishers))
         {
             if (Stopwatch.GetElapsedTime(started) > profile.CapacityBudget)
             {
@@ -400,7 +414,8 @@ internal static class LoadHarness
 
             streams.AddRange(await target.StreamsAsync(publishers - streams.Count));
             var ramp = TimeSpan.FromSeconds(profile.StepRampSeconds);
-            var settings = Paced(publishers, ramp + TimeSpan.FromSeconds(profile.StepMeasureSeconds), ramp) with { MeasureAfter = ramp };
+            var from = ramp + TimeSpan.FromSeconds(profile.NodeSettleSeconds);
+            var settings = Paced(publishers, from + TimeSpan.FromSeconds(profile.StepMeasureSeconds), ramp) with { MeasureAfter = from };
             var run = LoadRun.Start(streams[..publishers], capture, settings);
             var window = await MeasureWindowAsync(run, target, settings.MeasureAfter, settings.Duration - TimeSpan.FromSeconds(0.5));
             var rss = target.RssBytes();
@@ -567,11 +582,12 @@ internal static class LoadHarness
         int[] NodeClusterSteps,
         int[] NodeEmbeddedSteps,
         TimeSpan NodeCapacityBudget,
-        int NodeSettleSeconds)
+        int NodeSettleSeconds,
+        int[] CapacitySteps)
     {
         // The external client's steps are fewer and larger than the generator's: in quick mode they reach the goals
         // (2000 on the cluster path, 3000 embedded) within about 3 min when every step passes.
-        public static readonly Profile Quick = new([50, 1000], 15, 3, 2, 40, 16, 2000, 3, 5, 4000, TimeSpan.FromSeconds(60), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3);
-        public static readonly Profile Full = new([50, 1000], 30, 5, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10), 5);
+        public static readonly Profile Quick = new([50, 1000], 15, 3, 2, 40, 16, 2000, 3, 5, 4000, TimeSpan.FromSeconds(75), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3, [500, 1000, 1500, 2000, 2500]);
+        public static readonly Profile Full = new([50, 1000], 30, 5, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10), 5, [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000]);
     }
 }
