@@ -1,4 +1,5 @@
 using LiveStream.Gateway.Hosting;
+using LiveStream.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;

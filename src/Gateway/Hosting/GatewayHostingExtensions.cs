@@ -182,6 +182,7 @@ public static class GatewayHostingExtensions
         var redis = builder.Configuration.GetConnectionString("Redis");
         builder.UseOrleansClient(client =>
         {
+            client.Services.AddOrleansSocketBlocks();
             // Orleans' 30 s default would hold a chunk that long when its silo dies; the ingest path retries instead.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ingest.GrainCallTimeout);
 

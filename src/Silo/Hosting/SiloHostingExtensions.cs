@@ -44,6 +44,7 @@ public static class SiloHostingExtensions
         var redis = builder.Configuration.GetConnectionString("Redis");
         builder.UseOrleans(silo =>
         {
+            silo.Services.AddOrleansSocketBlocks();
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;

@@ -1,24 +1,18 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using Microsoft.AspNetCore.Connections;
 
-namespace LiveStream.Gateway.Hosting;
-
-/// <summary>Gives Kestrel's socket transport a <see cref="SocketBlockPool"/> instead of its 4 KiB block pool.</summary>
-internal sealed class SocketBlockPoolFactory : IMemoryPoolFactory<byte>
-{
-    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new SocketBlockPool(SocketBlockPool.DefaultRetainedBlocks);
-}
+namespace LiveStream.Hosting;
 
 /// <summary>
-/// Kestrel's socket buffers in 64 KiB pinned blocks that are kept for reuse. Kestrel reads a socket into the free
-/// part of its current block, so with its default 4 KiB blocks a 62.5 kB chunk took about 16 reads (and as many
-/// wake-ups of the WebSocket reader); with 64 KiB blocks it takes one or two. The blocks are kept (up to
+/// Socket buffers in 64 KiB pinned blocks that are kept for reuse, for Kestrel's sockets (the gateway's publishers)
+/// and Orleans' connections (gateway to silo, silo to silo). Both read a socket into the free part of their current
+/// block, so with their default 4 KiB blocks a 62.5 kB chunk took about 16 reads (and as many wake-ups of the reader
+/// on the other side of the pipe); with 64 KiB blocks it takes one or two. The blocks are kept (up to
 /// <c>maxRetained</c>, the rest go to the GC): blocks rented fresh at this rate cost more than the reads they save.
-/// An idle connection holds none (Kestrel waits for data before it rents a block).
+/// An idle Kestrel connection holds none (Kestrel waits for data before it rents a block).
 /// </summary>
-internal sealed class SocketBlockPool(int maxRetained) : MemoryPool<byte>
+public sealed class SocketBlockPool(int maxRetained) : MemoryPool<byte>
 {
     /// <summary>The size of every block.</summary>
     public const int BlockSize = 64 * 1024;

@@ -1,0 +1,56 @@
+using LiveStream.Gateway.Hosting;
+using LiveStream.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Networking.Shared;
+
+namespace LiveStream.Gateway.Tests;
+
+/// <summary>
+/// Orleans' connections read into kept 64 KiB blocks, in a silo and in a standalone gateway's client. The hosts are
+/// built, never started.
+/// </summary>
+public sealed class OrleansSocketBlocksTests
+{
+    [Fact]
+    public void This_Orleans_version_lets_the_pool_of_its_socket_connections_be_set()
+    {
+        // Set by name (Orleans keeps it internal): an Orleans upgrade that renames it fails here, not silently.
+        Assert.True(OrleansSocketBlocks.Available);
+        Assert.IsNotType<SocketBlockPool>(OrleansSocketBlocks.PoolOf(new SocketConnectionOptions()));
+    }
+
+    [Fact]
+    public void A_silo_reads_its_connections_into_one_pool_of_64_KiB_blocks()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.AddLiveStreamSilo();
+        using var host = builder.Build();
+
+        AssertBlocks(host.Services);
+    }
+
+    [Fact]
+    public void A_standalone_gateways_cluster_client_reads_its_connections_into_one_pool_of_64_KiB_blocks()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["LiveStream:Gateway:HostSilo"] = "false" });
+        builder.AddLiveStreamGateway();
+        using var app = builder.Build();
+
+        AssertBlocks(app.Services);
+    }
+
+    private static void AssertBlocks(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<SocketConnectionOptions>>().Value;
+        var pool = Assert.IsType<SocketBlockPool>(OrleansSocketBlocks.PoolOf(options));
+        Assert.Same(pool, OrleansSocketBlocks.PoolOf(options));
+        Assert.Equal(64 * 1024, pool.MaxBufferSize);
+        using var block = pool.Rent();
+        Assert.Equal(64 * 1024, block.Memory.Length);
+    }
+}
