@@ -10,8 +10,8 @@ using Orleans.Networking.Shared;
 namespace LiveStream.Gateway.Tests;
 
 /// <summary>
-/// Orleans' connections read into kept 64 KiB blocks, in a silo and in a standalone gateway's client. The hosts are
-/// built, never started.
+/// Orleans' connections and message serializer use kept 64 KiB blocks, in a silo and in a standalone gateway's
+/// client. The hosts are built, never started.
 /// </summary>
 public sealed class OrleansSocketBlocksTests
 {
@@ -20,11 +20,11 @@ public sealed class OrleansSocketBlocksTests
     {
         // Set by name (Orleans keeps it internal): an Orleans upgrade that renames it fails here, not silently.
         Assert.True(OrleansSocketBlocks.Available);
-        Assert.IsNotType<SocketBlockPool>(OrleansSocketBlocks.PoolOf(new SocketConnectionOptions()));
+        Assert.IsNotType<SocketBlockPool>(OrleansSocketBlocks.ListenerPoolOf(new SocketConnectionOptions()));
     }
 
     [Fact]
-    public void A_silo_reads_its_connections_into_one_pool_of_64_KiB_blocks()
+    public void A_silos_connections_and_message_serializer_use_one_pool_of_64_KiB_blocks()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.AddLiveStreamSilo();
@@ -34,7 +34,7 @@ public sealed class OrleansSocketBlocksTests
     }
 
     [Fact]
-    public void A_standalone_gateways_cluster_client_reads_its_connections_into_one_pool_of_64_KiB_blocks()
+    public void A_standalone_gateways_cluster_client_uses_one_pool_of_64_KiB_blocks()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["LiveStream:Gateway:HostSilo"] = "false" });
@@ -47,8 +47,11 @@ public sealed class OrleansSocketBlocksTests
     private static void AssertBlocks(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<SocketConnectionOptions>>().Value;
-        var pool = Assert.IsType<SocketBlockPool>(OrleansSocketBlocks.PoolOf(options));
-        Assert.Same(pool, OrleansSocketBlocks.PoolOf(options));
+        var pool = Assert.IsType<SocketBlockPool>(OrleansSocketBlocks.ListenerPoolOf(options));
+        Assert.Same(pool, OrleansSocketBlocks.ListenerPoolOf(options));
+
+        // Outgoing connections and the message serializer: the same pool.
+        Assert.Same(pool, OrleansSocketBlocks.SharedPoolOf(services));
         Assert.Equal(64 * 1024, pool.MaxBufferSize);
         using var block = pool.Rent();
         Assert.Equal(64 * 1024, block.Memory.Length);
