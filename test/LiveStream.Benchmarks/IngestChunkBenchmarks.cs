@@ -133,7 +133,7 @@ public class IngestChunkBenchmarks
     {
         private long _committed;
 
-        public override Task<WriteResult> WriteAsync(ChunkWrite write) =>
-            Task.FromResult(new WriteResult(WriteOutcome.Committed, _committed += write.Data.Length));
+        public override ValueTask<WriteResult> WriteAsync(ChunkWrite write) =>
+            ValueTask.FromResult(new WriteResult(WriteOutcome.Committed, _committed += write.Data.Length));
     }
 }

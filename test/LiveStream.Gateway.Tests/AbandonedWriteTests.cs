@@ -55,7 +55,7 @@ public sealed class AbandonedWriteTests : IAsyncLifetime
 
         public void Release() => _release.TrySetResult();
 
-        public override async Task<WriteResult> WriteAsync(ChunkWrite write)
+        public override async ValueTask<WriteResult> WriteAsync(ChunkWrite write)
         {
             if (Interlocked.Increment(ref _calls) == 1)
             {

@@ -185,7 +185,7 @@ public sealed class IngestBatchingTests : IAsyncLifetime
             }
         }
 
-        public override async Task<WriteResult> WriteAsync(ChunkWrite write)
+        public override async ValueTask<WriteResult> WriteAsync(ChunkWrite write)
         {
             // The connection may reuse its buffer once the call returns: keep a copy, as a silo does.
             Writes.Enqueue((write.Offset, write.Data.Memory.ToArray()));

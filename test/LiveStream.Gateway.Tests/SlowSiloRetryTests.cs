@@ -57,7 +57,7 @@ public sealed class SlowSiloRetryTests
 
         public long BytesReceived => Interlocked.Read(ref _bytes);
 
-        public override async Task<WriteResult> WriteAsync(ChunkWrite write)
+        public override async ValueTask<WriteResult> WriteAsync(ChunkWrite write)
         {
             Interlocked.Add(ref _bytes, write.Data.Length);
             if (write.Data.Length == 0)
@@ -98,11 +98,11 @@ public sealed class SlowSiloRetryTests
 
         public void Release() => _never.TrySetCanceled();
 
-        public override Task<WriteResult> WriteAsync(ChunkWrite write)
+        public override ValueTask<WriteResult> WriteAsync(ChunkWrite write)
         {
             if (Interlocked.Increment(ref _writes) == 1)
             {
-                return _never.Task;
+                return new ValueTask<WriteResult>(_never.Task);
             }
 
             lock (_gate)
@@ -113,7 +113,7 @@ public sealed class SlowSiloRetryTests
                     Committed.Write(write.Data.Memory.Span[(int)skip..]);
                 }
 
-                return Task.FromResult(new WriteResult(WriteOutcome.Committed, Committed.Length));
+                return ValueTask.FromResult(new WriteResult(WriteOutcome.Committed, Committed.Length));
             }
         }
     }

@@ -47,7 +47,7 @@ public sealed class LeaseLapseTests : IAsyncLifetime
 
         // The publisher's next chunk (same epoch) picks the session up again, with a new FFmpeg.
         var result = await Eventually.ReturnsAsync(
-            () => grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[4])),
+            () => grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[4])).AsTask(),
             r => r.Outcome == WriteOutcome.Committed,
             Timeout,
             "the session to be picked up again");

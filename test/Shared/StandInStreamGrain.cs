@@ -10,7 +10,7 @@ namespace LiveStream.Testing;
 /// </summary>
 public abstract class StandInStreamGrain : IStreamGrain
 {
-    public abstract Task<WriteResult> WriteAsync(ChunkWrite write);
+    public abstract ValueTask<WriteResult> WriteAsync(ChunkWrite write);
 
     public virtual Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode) => Task.CompletedTask;
 

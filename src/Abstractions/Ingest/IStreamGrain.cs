@@ -50,9 +50,12 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("connect")]
     Task<ConnectResult> ConnectAsync(ConnectRequest request);
 
-    /// <summary>Commits bytes in offset order into the session's bounded buffer. Never waits on FFmpeg.</summary>
+    /// <summary>
+    /// Commits bytes in offset order into the session's bounded buffer. Never waits on FFmpeg. A value task: a write
+    /// that completes at once (the usual case) allocates no task on the silo.
+    /// </summary>
     [Alias("write")]
-    Task<WriteResult> WriteAsync(ChunkWrite write);
+    ValueTask<WriteResult> WriteAsync(ChunkWrite write);
 
     /// <summary>The publisher of <paramref name="epoch"/> is gone.</summary>
     [Alias("disconnect")]

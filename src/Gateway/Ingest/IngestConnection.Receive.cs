@@ -93,9 +93,9 @@ internal sealed partial class IngestConnection
                 }
             }
 
-            foreach (var run in batch.Runs)
+            for (var i = 0; i < batch.Runs.Count; i++)
             {
-                var written = await WriteRunAsync(run, state, cancellationToken);
+                var written = await WriteRunAsync(batch.Runs[i], state, cancellationToken);
                 if (written is not null)
                 {
                     return written;

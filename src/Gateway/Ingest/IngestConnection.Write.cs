@@ -23,7 +23,7 @@ internal sealed partial class IngestConnection
             // Attempts after the first carry no bytes: they ask where the session's committed bytes end.
             var result = await RetryAsync(
                 (Grain: grain, _session.Epoch, Offset: offset, Payload: payload),
-                static (write, attempt) => write.Grain.WriteAsync(new ChunkWrite(write.Epoch, write.Offset, attempt == 1 ? write.Payload : ReadOnlyMemory<byte>.Empty)),
+                static (write, attempt) => write.Grain.WriteAsync(new ChunkWrite(write.Epoch, write.Offset, attempt == 1 ? write.Payload : ReadOnlyMemory<byte>.Empty)).AsTask(),
                 cancellationToken,
                 receive);
             switch (result.Outcome)

@@ -32,7 +32,7 @@ internal sealed partial class LiveSession
     /// Commits a chunk at its offset and acknowledges what the failover record covers. A write commits entirely
     /// (archive, router, offset) or not at all; an acknowledgement never covers a byte a failover could lose.
     /// </summary>
-    public async Task<WriteResult> WriteAsync(ChunkWrite write)
+    public async ValueTask<WriteResult> WriteAsync(ChunkWrite write)
     {
         var result = await WriteCoreAsync(write);
         Reschedule();
@@ -105,7 +105,7 @@ internal sealed partial class LiveSession
         return Accepted();
     }
 
-    private async Task<WriteResult> WriteCoreAsync(ChunkWrite write)
+    private async ValueTask<WriteResult> WriteCoreAsync(ChunkWrite write)
     {
         if (!_lease.IsHeld)
         {
@@ -173,7 +173,7 @@ internal sealed partial class LiveSession
         _host.Emit(SessionEventTypes.Disconnected, Record.Id, closeCode: closeCode);
     }
 
-    private async Task<WriteResult?> CommitAsync(ReadOnlyMemory<byte> data)
+    private async ValueTask<WriteResult?> CommitAsync(ReadOnlyMemory<byte> data)
     {
         try
         {
@@ -219,7 +219,7 @@ internal sealed partial class LiveSession
     /// Makes the committed bytes durable in the failover record and acknowledges them. When the store fails, nothing
     /// new is acknowledged: the gateway backs off and sends the chunk again, which is trimmed and stored then.
     /// </summary>
-    private async Task<WriteResult> AcknowledgeAsync()
+    private async ValueTask<WriteResult> AcknowledgeAsync()
     {
         if (Durable < Committed)
         {

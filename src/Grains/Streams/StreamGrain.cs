@@ -177,7 +177,7 @@ internal sealed partial class StreamGrain(
         return _live.Accepted();
     }
 
-    public async Task<WriteResult> WriteAsync(ChunkWrite write)
+    public async ValueTask<WriteResult> WriteAsync(ChunkWrite write)
     {
         try
         {
@@ -323,7 +323,7 @@ internal sealed partial class StreamGrain(
     private IStreamDirectoryGrain Directory => GrainFactory.GetGrain<IStreamDirectoryGrain>(IStreamDirectoryGrain.DefaultKey);
 
     /// <summary>True when nothing waits to be restored, or the restore is done: the live session (if any) is here.</summary>
-    private async Task<bool> TryRestoreAsync()
+    private async ValueTask<bool> TryRestoreAsync()
     {
         if (_toRestore is not { } sessionId)
         {
