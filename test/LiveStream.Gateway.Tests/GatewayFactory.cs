@@ -45,6 +45,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         builder.UseSetting("LiveStream:Cluster:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("LiveStream:Cluster:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("LiveStream:Cluster:ClusterId", "gateway-tests-" + Guid.NewGuid().ToString("N"));
+        // Spans are exported by the test's own exporter, not over OTLP: grain calls carry the trace all the same.
+        builder.UseSetting(TelemetryExtensions.GrainCallSpansKey, "true");
         builder.ConfigureTestServices(services => services.ConfigureOpenTelemetryTracerProvider(
             tracing => tracing.AddSource([.. TelemetryExtensions.TracedSources, "Microsoft.AspNetCore"]).AddProcessor(new SimpleActivityExportProcessor(new ListExporter(ExportedSpans)))));
     }

@@ -208,7 +208,10 @@ public static class GatewayHostingExtensions
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
                 return !cancellationToken.IsCancellationRequested;
             });
-            client.AddActivityPropagation();
+            if (TelemetryExtensions.TracesGrainCalls(builder.Configuration))
+            {
+                client.AddActivityPropagation();
+            }
         });
     }
 }

@@ -92,7 +92,10 @@ public static class SiloHostingExtensions
                 o.NumVotesForDeathDeclaration = membership.NumVotesForDeathDeclaration;
                 o.TableRefreshTimeout = membership.TableRefreshTimeout;
             });
-            silo.AddActivityPropagation();
+            if (TelemetryExtensions.TracesGrainCalls(builder.Configuration))
+            {
+                silo.AddActivityPropagation();
+            }
         });
         return builder;
     }

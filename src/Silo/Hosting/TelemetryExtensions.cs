@@ -24,8 +24,20 @@ public static class TelemetryExtensions
     public static readonly IReadOnlyList<string> TracedSources =
         [LiveStreamInstruments.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Microsoft.Orleans.Lifecycle", "Microsoft.Orleans.Storage"];
 
+    /// <summary>Setting that turns on grain call spans for a host that exports spans its own way.</summary>
+    public const string GrainCallSpansKey = "LiveStream:Telemetry:GrainCallSpans";
+
     /// <summary>True when spans are exported (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set).</summary>
     public static bool ExportsTraces(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// True when grain calls carry the caller's trace (Orleans' activity propagation): when spans are exported, or
+    /// when <see cref="GrainCallSpansKey"/> is true. The propagation is a grain call filter on each side, and any
+    /// filter sends every call through Orleans' filter pipeline (its invoker objects and state machines: about a
+    /// quarter of the gateway's allocation per chunk), spans or not; without an exporter nothing would see them.
+    /// </summary>
+    public static bool TracesGrainCalls(IConfiguration configuration) =>
+        ExportsTraces(configuration) || configuration.GetValue<bool>(GrainCallSpansKey);
 
     /// <summary>
     /// Adds metrics and tracing; exports over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Without an
