@@ -187,12 +187,19 @@ internal sealed class LoadPublisher(
             var due = origin + (long)(dueMs * Stopwatch.Frequency / 1000);
             if (due >= stopAt)
             {
+                // Every publisher ends at the time limit itself, not after its own last chunk: the publishers
+                // started over the ramp-up send their last chunks over a whole interval, and a publisher ending
+                // while the others still send puts the session ends (a storm of their own at this moment) into
+                // the others' ack latency. The external client (test/load-ws) ends the same way.
+                if (!await WaitUntilAsync(stopAt, receive, cancellationToken))
+                {
+                    return (Outcome.Closed, await receive, offset);
+                }
+
                 break;
             }
 
-            var wait = due - Stopwatch.GetTimestamp();
-            if (wait > 0 && await Task.WhenAny(Task.Delay(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency), cancellationToken), receive) == receive
-                || receive.IsCompleted)
+            if (!await WaitUntilAsync(due, receive, cancellationToken))
             {
                 return (Outcome.Closed, await receive, offset);
             }
@@ -225,6 +232,14 @@ internal sealed class LoadPublisher(
         }
 
         return await EndAsync(socket, receive, offset, cancellationToken);
+    }
+
+    /// <summary>Waits until <paramref name="timestamp"/>; false when the socket closed first.</summary>
+    private static async Task<bool> WaitUntilAsync(long timestamp, Task<int?> receive, CancellationToken cancellationToken)
+    {
+        var wait = timestamp - Stopwatch.GetTimestamp();
+        return !(wait > 0 && await Task.WhenAny(Task.Delay(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency), cancellationToken), receive) == receive
+            || receive.IsCompleted);
     }
 
     private async Task<bool> SendChunkAsync(ClientWebSocket socket, long from, int count, CancellationToken cancellationToken)
