@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks. Quick mode (default, about 22 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
+# Benchmarks. Quick mode (default, about 27 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
 # whole-system CPU harness on whole captures, and short load runs (direct pipe against the cluster
 # path, reconnects under drops, capacity steps within 60 s, then capacity steps with the external Node ws client
 # within about 75 s each on the cluster path and the embedded default). --full: BenchmarkDotNet's default (longer,

@@ -20,7 +20,7 @@ internal static class LoadHarness
     /// <summary>1 Mbit/s in 500 ms chunks.</summary>
     private const int ChunkBytes = 62_500;
     private const double IntervalMs = 500;
-    private const int IdleSeconds = 3;
+    private const int IdleSeconds = 6;
     private const int SettleSeconds = 5;
     private const double CapacityP99Ms = 100;
     private const int WarmPublishers = 500;
@@ -587,7 +587,7 @@ internal static class LoadHarness
     {
         // The external client's steps are fewer and larger than the generator's: in quick mode they reach the goals
         // (2000 on the cluster path, 3000 embedded) within about 3 min when every step passes.
-        public static readonly Profile Quick = new([50, 1000], 15, 3, 2, 40, 16, 2000, 3, 5, 4000, TimeSpan.FromSeconds(75), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3, [500, 1000, 1500, 2000, 2500]);
+        public static readonly Profile Quick = new([50, 1000], 15, 5, 2, 40, 16, 2000, 3, 5, 4000, TimeSpan.FromSeconds(75), [500, 1000, 1500, 2000], [500, 1000, 2000, 3000], TimeSpan.FromSeconds(75), 3, [500, 1000, 1500, 2000, 2500]);
         public static readonly Profile Full = new([50, 1000], 30, 5, 5, 100, 40, 2000, 10, 20, 4000, TimeSpan.FromMinutes(10), [250, 500, 1000, 1500, 2000, 2500, 3000, 4000], [500, 1000, 1500, 2000, 2500, 3000, 4000], TimeSpan.FromMinutes(10), 5, [50, 100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000]);
     }
 }
