@@ -16,7 +16,7 @@ public sealed class LeaseKeeperTests
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var store = new MemoryLeaseStore(time);
         var cut = new CuttableLeaseStore(store);
-        await using var keeper = new LeaseKeeper(cut, Options, time, NullLogger.Instance, "stream", "silo-a/session");
+        await using var keeper = new LeaseKeeper(cut, new LeaseRenewals(Microsoft.Extensions.Options.Options.Create(Options), time), NullLogger.Instance, "stream", "silo-a/session");
         Assert.True(await keeper.AcquireAsync(default));
         DateTimeOffset? fencedAt = null;
         keeper.Fenced.Register(() => fencedAt = time.GetUtcNow());
@@ -45,7 +45,7 @@ public sealed class LeaseKeeperTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var store = new MemoryLeaseStore(time);
-        await using var keeper = new LeaseKeeper(store, Options, time, NullLogger.Instance, "stream", "silo-a/session");
+        await using var keeper = new LeaseKeeper(store, new LeaseRenewals(Microsoft.Extensions.Options.Options.Create(Options), time), NullLogger.Instance, "stream", "silo-a/session");
         Assert.True(await keeper.AcquireAsync(default));
         await store.ReleaseAsync("stream", keeper.Current!, default);
         await store.AcquireAsync("stream", "silo-b/session", TimeSpan.FromMinutes(10), default);
@@ -58,6 +58,47 @@ public sealed class LeaseKeeperTests
             },
             TimeSpan.FromSeconds(10),
             "the holder to be fenced");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task The_silo_renews_every_lease_on_one_clock_and_a_hanging_renewal_holds_up_only_its_own()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new MemoryLeaseStore(time);
+        var cut = new CuttableLeaseStore(store);
+        using var renewals = new LeaseRenewals(Microsoft.Extensions.Options.Options.Create(Options), time);
+        var healthy = new List<LeaseKeeper>();
+        // Fewer than a clock's slice: each tick renews them all before the fake clock moves on.
+        for (var i = 0; i < 200; i++)
+        {
+            var keeper = new LeaseKeeper(store, renewals, NullLogger.Instance, $"stream-{i}", $"silo-a/session-{i}");
+            Assert.True(await keeper.AcquireAsync(default));
+            healthy.Add(keeper);
+        }
+
+        await using var stalled = new LeaseKeeper(cut, renewals, NullLogger.Instance, "stream-stalled", "silo-a/session-stalled");
+        Assert.True(await stalled.AcquireAsync(default));
+        Assert.Equal(201, renewals.Count);
+
+        // The stalled keeper's store stops answering; the others' keeps going. Ten seconds: far past every deadline.
+        cut.Cut = true;
+        for (var step = 0; step < 100; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Yield();
+        }
+
+        await Testing.Eventually.HoldsAsync(() => healthy.All(k => k.IsHeld), TimeSpan.FromSeconds(10), "every healthy lease to be held");
+        Assert.True(stalled.Fenced.IsCancellationRequested);
+        Assert.False(stalled.IsHeld);
+
+        foreach (var keeper in healthy)
+        {
+            await keeper.DisposeAsync();
+        }
+
+        await stalled.ReleaseAsync(default);
+        Assert.Equal(0, renewals.Count);
     }
 
     /// <summary>A lease store whose renewals hang (until cancelled) while <see cref="Cut"/> is set.</summary>

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Logging;
 namespace LiveStream.Leases;
 
 /// <summary>
-/// A session's hold on its stream's lease, and the fence that goes with it. Once acquired, the keeper renews on its
-/// own loop (outside any grain turn, so a busy grain never lets it lapse) and keeps a deadline of
+/// A session's hold on its stream's lease, and the fence that goes with it. Once acquired, the lease is renewed on
+/// the silo's renewal clock (<see cref="LeaseRenewals"/>: outside any grain turn, so a busy grain never lets it
+/// lapse; one clock for every session, so a held lease costs no timer of its own) and the keeper keeps a deadline of
 /// <c>renewal sent + Ttl - StopMargin</c>. When the deadline passes without a proven renewal, or the store says the
 /// lease is somebody else's, <see cref="Fenced"/> is cancelled: the session's owner kills its processes from that
 /// callback and refuses writes, before the store can grant the lease to anyone else.
@@ -13,6 +14,7 @@ namespace LiveStream.Leases;
 internal sealed partial class LeaseKeeper : IAsyncDisposable
 {
     private readonly ILeaseStore _store;
+    private readonly LeaseRenewals _renewals;
     private readonly LeaseOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -20,18 +22,22 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     private readonly string _holder;
     private readonly CancellationTokenSource _fence;
     private readonly CancellationTokenSource _stop = new();
-    private Task _loop = Task.CompletedTask;
+    private readonly Lock _gate = new();
+    private Task _renewal = Task.CompletedTask;
+    private bool _renewing;
+    private bool _released;
     private long _deadlineTicks;
 
-    public LeaseKeeper(ILeaseStore store, LeaseOptions options, TimeProvider time, ILogger logger, string resource, string holder)
+    public LeaseKeeper(ILeaseStore store, LeaseRenewals renewals, ILogger logger, string resource, string holder)
     {
         _store = store;
-        _options = options;
-        _time = time;
+        _renewals = renewals;
+        _options = renewals.Options;
+        _time = renewals.Time;
         _logger = logger;
         _resource = resource;
         _holder = holder;
-        _fence = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _fence = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
     }
 
     /// <summary>The lease while it is held (null before it is acquired and after it is released).</summary>
@@ -70,7 +76,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
 
         Current = lease;
         Extend(sent);
-        _loop = Task.Factory.StartNew(() => KeepAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
+        _renewals.Add(this);
         return true;
     }
 
@@ -90,8 +96,17 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     /// <summary>Stops renewing and gives the lease up, once the caller has stopped every side effect.</summary>
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
+        _renewals.Remove(this);
+        Task renewal;
+        lock (_gate)
+        {
+            _released = true;
+            renewal = _renewal;
+        }
+
+        // A renewal under way ends at once (its token is cancelled), and none starts after this.
         await _stop.CancelAsync();
-        await _loop;
+        await renewal;
         if (Current is not { } lease)
         {
             return;
@@ -116,45 +131,67 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         _fence.Dispose();
     }
 
-    private async Task KeepAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// From the renewal clock: renews the lease unless the previous renewal is still out (a store that hangs), the
+    /// holder is fenced, or it is being released.
+    /// </summary>
+    internal void RenewIfIdle()
+    {
+        lock (_gate)
+        {
+            if (_released || _renewing || _fence.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _renewing = true;
+            _renewal = RenewAsync(_stop.Token);
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
     {
         try
         {
-            while (!_fence.IsCancellationRequested)
+            if (Current is not { } lease)
             {
-                await Task.Delay(_options.RenewInterval, _time, cancellationToken);
-                if (Current is not { } lease)
-                {
-                    return;
-                }
-
-                var sent = _time.GetUtcNow();
-                bool renewed;
-                try
-                {
-                    // A renewal slower than the holder's remaining time proves nothing: it is abandoned.
-                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fence.Token);
-                    renewed = await _store.RenewAsync(_resource, lease, _options.Ttl, bounded.Token);
-                }
-                catch (Exception ex) when (ex is LeaseStoreUnavailableException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-                {
-                    LogRenewFailed(_logger, ex, _resource);
-                    continue;
-                }
-
-                if (!renewed)
-                {
-                    LogLeaseTaken(_logger, _resource);
-                    Fence();
-                    return;
-                }
-
-                Extend(sent);
+                return;
             }
+
+            var sent = _time.GetUtcNow();
+            bool renewed;
+            try
+            {
+                // A renewal slower than the holder's remaining time proves nothing: it is abandoned.
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fence.Token);
+                renewed = await _store.RenewAsync(_resource, lease, _options.Ttl, bounded.Token);
+            }
+            catch (Exception ex) when (ex is LeaseStoreUnavailableException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                LogRenewFailed(_logger, ex, _resource);
+                return;
+            }
+
+            if (!renewed)
+            {
+                LogLeaseTaken(_logger, _resource);
+                Fence();
+                _renewals.Remove(this);
+                return;
+            }
+
+            Extend(sent);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Released.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _renewing = false;
+            }
         }
     }
 

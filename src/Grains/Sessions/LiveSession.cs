@@ -306,7 +306,7 @@ internal sealed partial class LiveSession
 
     private static async Task<LeaseKeeper?> TryAcquireAsync(SessionServices services, ISessionHost host, string sessionId)
     {
-        var lease = new LeaseKeeper(services.Leases, services.Lease, services.Time, services.Logger, host.StreamId, LeaseKeeper.HolderId(host.Silo, sessionId));
+        var lease = new LeaseKeeper(services.Leases, services.LeaseRenewals, services.Logger, host.StreamId, LeaseKeeper.HolderId(host.Silo, sessionId));
         try
         {
             if (await lease.AcquireAsync(CancellationToken.None))

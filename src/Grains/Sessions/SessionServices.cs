@@ -18,6 +18,7 @@ internal sealed class SessionServices(
     IOptions<LeaseOptions> lease,
     IOptions<RetentionOptions> retention,
     ILeaseStore leases,
+    LeaseRenewals leaseRenewals,
     LiveStreamInstruments instruments,
     SiloCapacity capacity,
     TimeProvider time,
@@ -38,6 +39,8 @@ internal sealed class SessionServices(
     public RetentionOptions Retention => retention.Value;
 
     public ILeaseStore Leases => leases;
+
+    public LeaseRenewals LeaseRenewals => leaseRenewals;
 
     public LiveStreamInstruments Instruments => instruments;
 

@@ -139,6 +139,7 @@ public static class SiloHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<MediaProcessSupervisor>());
 
         services.TryAddSingleton<IMediaProcessRunner, FfmpegProcessRunner>();
+        services.TryAddSingleton<LeaseRenewals>();
         services.TryAddSingleton<Sessions.SessionServices>();
         services.TryAddSingleton<Capacity.ClusterPlacement>();
         services.TryAddSingleton<SimulcastContext>();
