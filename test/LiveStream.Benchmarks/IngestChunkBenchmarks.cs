@@ -45,7 +45,7 @@ public class IngestChunkBenchmarks
         var options = new IngestOptions { MaxBitsPerSecond = long.MaxValue, IdleTimeout = TimeSpan.FromHours(1) };
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var instruments = new LiveStream.Gateway.Telemetry.GatewayInstruments(_services.GetRequiredService<IMeterFactory>());
-        var connection = new IngestConnection(socket, new CommittingGrain(), IngestProtocol.V1, options, TimeProvider.System, instruments, NullLogger.Instance);
+        var connection = new IngestConnection(socket, new CommittingGrain(), IngestProtocol.V1, options, TimeProvider.System, new IdleWatch(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System), instruments, NullLogger.Instance);
         _server = connection.RunAsync(new ConnectResult(true, 0, null, "bench", 1, 0, 30, null), CancellationToken.None);
         _frame = MaskedBinaryFrame(ChunkBytes);
         ReadFrameAsync().GetAwaiter().GetResult(); // hello

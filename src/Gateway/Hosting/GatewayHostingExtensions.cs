@@ -38,6 +38,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<Telemetry.GatewayInstruments>();
         services.AddSingleton<KeyResolver>();
         services.AddSingleton<IngestAdmission>();
+        services.AddSingleton<IdleWatch>();
         services.TryAddSingleton(TimeProvider.System);
         // Socket reads of up to 64 KiB into kept blocks (see SocketBlockPool): the last registration is the one Kestrel gets.
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, SocketBlockPoolFactory>();

@@ -16,6 +16,7 @@ internal sealed partial class IngestConnection(
     IngestProtocol protocol,
     IngestOptions options,
     TimeProvider time,
+    IdleWatch idleWatch,
     GatewayInstruments instruments,
     ILogger logger) : IPublisherObserver, IDisposable
 {
@@ -37,6 +38,9 @@ internal sealed partial class IngestConnection(
     private int _draining;
     private int _idleClosed;
     private long _waitingSince;
+    private readonly Lock _idleGate = new();
+    private Task _idleClose = Task.CompletedTask;
+    private bool _unwatched;
     private BitrateMeter _bitrate = null!;
 
     /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
@@ -50,8 +54,7 @@ internal sealed partial class IngestConnection(
         var cancellationToken = linked.Token;
         var receive = new ReceiveBuffer(options.ReceiveBufferBytes);
         var outcome = new Outcome(DisconnectKind.Dropped, 1006, null, null);
-        using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watchdog = WatchIdleAsync(stopWatchdog.Token);
+        idleWatch.Add(this);
         try
         {
             if (protocol == IngestProtocol.V1)
@@ -73,8 +76,7 @@ internal sealed partial class IngestConnection(
         finally
         {
             receive.Release();
-            await stopWatchdog.CancelAsync();
-            await watchdog;
+            await Unwatch();
         }
 
         if (Volatile.Read(ref _idleClosed) == 1)
@@ -207,32 +209,35 @@ internal sealed partial class IngestConnection(
         _abort.CancelAfter(ClosingGrace);
     }
 
-    /// <summary>Closes the connection with 4408 once it has waited <c>IdleTimeout</c> for a message.</summary>
-    private async Task WatchIdleAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// From the gateway's idle clock (<see cref="IdleWatch"/>): closes the connection with 4408 once it has waited
+    /// <c>IdleTimeout</c> for a message.
+    /// </summary>
+    internal void CloseIfIdle()
     {
-        var check = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 100, options.IdleTimeout.Ticks / 4));
-        try
+        lock (_idleGate)
         {
-            while (true)
+            var since = Volatile.Read(ref _waitingSince);
+            if (_unwatched || since == 0 || time.GetElapsedTime(since) < options.IdleTimeout
+                || Interlocked.CompareExchange(ref _serverClosed, CloseCodes.Idle, 0) != 0)
             {
-                await Task.Delay(check, time, cancellationToken);
-                var since = Volatile.Read(ref _waitingSince);
-                if (since != 0 && time.GetElapsedTime(since) >= options.IdleTimeout)
-                {
-                    if (Interlocked.CompareExchange(ref _serverClosed, CloseCodes.Idle, 0) == 0)
-                    {
-                        Volatile.Write(ref _idleClosed, 1);
-                        LogIdle(logger, _session.SessionId!, _session.Epoch, options.IdleTimeout.TotalSeconds);
-                        await SendCloseAsync(CloseCodes.Idle, $"no data for {options.IdleTimeout.TotalSeconds:0.#} s");
-                    }
-
-                    return;
-                }
+                return;
             }
+
+            Volatile.Write(ref _idleClosed, 1);
+            LogIdle(logger, _session.SessionId!, _session.Epoch, options.IdleTimeout.TotalSeconds);
+            _idleClose = SendCloseAsync(CloseCodes.Idle, $"no data for {options.IdleTimeout.TotalSeconds:0.#} s");
         }
-        catch (OperationCanceledException)
+    }
+
+    /// <summary>Takes the connection off the idle clock; the close it may have started is awaited.</summary>
+    private Task Unwatch()
+    {
+        idleWatch.Remove(this);
+        lock (_idleGate)
         {
-            // The connection ended.
+            _unwatched = true;
+            return _idleClose;
         }
     }
 

@@ -37,6 +37,7 @@ public static partial class IngestEndpoint
         IngestAdmission admission,
         TimeProvider time,
         IOptions<IngestOptions> options,
+        IdleWatch idleWatch,
         GatewayIdentity gateway,
         GatewayInstruments instruments,
         IHostApplicationLifetime lifetime,
@@ -125,7 +126,7 @@ public static partial class IngestEndpoint
 
         activity?.SetTag("livestream.stream_id", resolution.StreamId);
         var grain = grains.GetGrain<IStreamGrain>(resolution.StreamId!);
-        using var connection = new IngestConnection(socket, grain, protocol, options.Value, time, instruments, logger);
+        using var connection = new IngestConnection(socket, grain, protocol, options.Value, time, idleWatch, instruments, logger);
 
         // Drain on shutdown (a redeploy): every socket is closed with 1012 and its session waits for the client.
         using var draining = lifetime.ApplicationStopping.Register(() => _ = connection.DrainAsync());
