@@ -5,6 +5,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Orleans.Networking.Shared;
 
 namespace LiveStream.Gateway.Tests;
@@ -36,12 +38,53 @@ public sealed class OrleansSocketBlocksTests
     [Fact]
     public void A_standalone_gateways_cluster_client_uses_one_pool_of_64_KiB_blocks()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["LiveStream:Gateway:HostSilo"] = "false" });
-        builder.AddLiveStreamGateway();
-        using var app = builder.Build();
+        using var app = Gateway(inline: null);
 
         AssertBlocks(app.Services);
+    }
+
+    [Fact]
+    public void This_Orleans_version_lets_the_scheduler_of_its_socket_connections_be_set()
+    {
+        Assert.True(OrleansInlineSends.Available);
+    }
+
+    [Fact]
+    public void A_silo_and_a_standalone_gateway_send_inline_and_the_gateways_kestrel_runs_inline_unless_turned_off()
+    {
+        var silo = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        silo.AddLiveStreamSilo();
+        using (var host = silo.Build())
+        {
+            Assert.Same(PipeScheduler.Inline, OrleansInlineSends.SchedulerOf(host.Services));
+        }
+
+        using (var app = Gateway(inline: null))
+        {
+            Assert.Same(PipeScheduler.Inline, OrleansInlineSends.SchedulerOf(app.Services));
+            Assert.True(app.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+        }
+
+        // Turned off: Orleans' own I/O queues and Kestrel's hand-offs.
+        using (var app = Gateway(inline: false))
+        {
+            Assert.NotSame(PipeScheduler.Inline, OrleansInlineSends.SchedulerOf(app.Services));
+            Assert.False(app.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+        }
+    }
+
+    private static WebApplication Gateway(bool? inline)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        var settings = new Dictionary<string, string?> { ["LiveStream:Gateway:HostSilo"] = "false" };
+        if (inline is { } value)
+        {
+            settings["LiveStream:Cluster:InlineSocketScheduling"] = value ? "true" : "false";
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddLiveStreamGateway();
+        return builder.Build();
     }
 
     private static void AssertBlocks(IServiceProvider services)

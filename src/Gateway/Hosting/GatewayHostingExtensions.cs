@@ -8,6 +8,7 @@ using LiveStream.Hosting;
 using LiveStream.Options;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
@@ -42,6 +43,12 @@ public static class GatewayHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         // Socket reads of up to 64 KiB into kept blocks (see SocketBlockPool): the last registration is the one Kestrel gets.
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, SocketBlockPoolFactory>();
+        // A WebSocket read continues on the thread that completed the socket read, and an ack is sent on the thread
+        // that wrote it, instead of a hand-off (a thread wake-up at low load) each way: see InlineSocketScheduling.
+        // Kestrel runs the socket completions on the thread pool here (inline completions are not enabled), so no
+        // handler runs on the sockets' event thread.
+        var inline = (builder.Configuration.GetSection(ClusterHostingOptions.Section).Get<ClusterHostingOptions>() ?? new()).InlineSocketScheduling;
+        services.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = inline);
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>(
             (kestrel, ingest) => kestrel.Limits.RequestHeadersTimeout = ingest.Value.HandshakeTimeout);
@@ -184,6 +191,11 @@ public static class GatewayHostingExtensions
         builder.UseOrleansClient(client =>
         {
             client.Services.AddOrleansSocketBlocks();
+            if (cluster.InlineSocketScheduling)
+            {
+                client.Services.AddOrleansInlineSends();
+            }
+
             // Orleans' 30 s default would hold a chunk that long when its silo dies; the ingest path retries instead.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ingest.GrainCallTimeout);
 

@@ -45,6 +45,11 @@ public static class SiloHostingExtensions
         builder.UseOrleans(silo =>
         {
             silo.Services.AddOrleansSocketBlocks();
+            if (cluster.InlineSocketScheduling)
+            {
+                silo.Services.AddOrleansInlineSends();
+            }
+
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;
