@@ -7,7 +7,7 @@ using LiveStream.Benchmarks.Gaps;
 using LiveStream.Benchmarks.Load;
 
 // Usage: micro [--full] [BenchmarkDotNet args] | cpu | gaps [options, see GapOptions] | load [--full] [--out FILE] [--node-only ...]
-// | loadgen [options, see LoadGenCommand] | pipe --urls URL (the direct-pipe yardstick, started by load)
+// | loadgen [options, see LoadGenCommand] | pipe --urls URL [--forward PORT] (the direct-pipe and relay yardsticks, started by load) | sink --port PORT (the relay's second process)
 if (args.Length > 0 && args[0] == "cpu")
 {
     return await StreamCpuHarness.RunAsync(args[1..]);
@@ -18,12 +18,13 @@ if (args.Length > 0 && args[0] == "gaps")
     return await FailoverGapHarness.RunAsync(args[1..]);
 }
 
-if (args.Length > 0 && args[0] is "load" or "loadgen" or "pipe")
+if (args.Length > 0 && args[0] is "load" or "loadgen" or "pipe" or "sink")
 {
     return args[0] switch
     {
         "load" => await LoadHarness.RunAsync(args[1..]),
         "loadgen" => await LoadGenCommand.RunAsync(args[1..]),
+        "sink" => await RelaySink.RunAsync(args[1..]),
         _ => await DirectPipeServer.RunAsync(args[1..]),
     };
 }

@@ -22,11 +22,17 @@ internal static class DirectPipeServer
     private const int MaxMessageBytes = 4 * 1024 * 1024;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Verb <c>pipe --urls URL [--archive DIR]</c>: serves until killed.</summary>
+    /// <summary>
+    /// Verb <c>pipe --urls URL [--archive DIR] [--forward PORT]</c>: serves until killed. With <c>--forward</c>, the
+    /// relay yardstick: every payload goes to <see cref="RelaySink"/> on that port before it is acknowledged.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         var archive = args.SkipWhile(a => a != "--archive").Skip(1).FirstOrDefault();
-        var builder = WebApplication.CreateSlimBuilder(args.Where(a => a != "--archive" && a != archive).ToArray());
+        var forwardPort = args.SkipWhile(a => a != "--forward").Skip(1).FirstOrDefault();
+        using var forwarder = forwardPort is null ? null : await RelayForwarder.ConnectAsync(int.Parse(forwardPort, System.Globalization.CultureInfo.InvariantCulture));
+        string?[] ours = ["--archive", archive, "--forward", forwardPort];
+        var builder = WebApplication.CreateSlimBuilder(args.Where(a => !ours.Contains(a)).ToArray());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The same socket buffers as the gateway, so that the hop is compared with a pipe that reads sockets alike.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LiveStream.Gateway.Hosting.SocketBlockPoolFactory>();
@@ -34,7 +40,7 @@ internal static class DirectPipeServer
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         var sessions = new ConcurrentDictionary<string, PipeSession>(StringComparer.Ordinal);
         app.MapGet("/health/ready", () => "ok");
-        app.Map("/stream/live/{key}", (HttpContext http, string key) => HandleAsync(http, sessions.GetOrAdd(key, k => new PipeSession(archive is null ? null : Path.Combine(archive, k))), () => sessions.TryRemove(key, out _)));
+        app.Map("/stream/live/{key}", (HttpContext http, string key) => HandleAsync(http, sessions.GetOrAdd(key, k => new PipeSession(archive is null ? null : Path.Combine(archive, k), forwarder)), () => sessions.TryRemove(key, out _)));
         await app.RunAsync();
         return 0;
     }
@@ -131,7 +137,7 @@ internal static class DirectPipeServer
     private sealed record PipeAck(string Type, long Offset);
 
     /// <summary>One session's committed offset and sink, with writes in offset order (overlap trimmed, gaps refused).</summary>
-    private sealed class PipeSession(string? archivePath) : IDisposable
+    private sealed class PipeSession(string? archivePath, RelayForwarder? forwarder) : IDisposable
     {
         private readonly SemaphoreSlim _lock = new(1, 1);
         private FileStream? _archive;
@@ -158,6 +164,11 @@ internal static class DirectPipeServer
                     _archive ??= new FileStream(archivePath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, useAsync: true);
                     await _archive.WriteAsync(fresh, cancellationToken);
                     await _archive.FlushAsync(cancellationToken);
+                }
+
+                if (forwarder is not null && !fresh.IsEmpty)
+                {
+                    await forwarder.ForwardAsync(fresh, cancellationToken);
                 }
 
                 return Interlocked.Add(ref _committed, fresh.Length);

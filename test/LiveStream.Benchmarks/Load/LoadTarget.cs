@@ -132,6 +132,31 @@ internal sealed class LoadTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The relay yardstick: the <c>pipe</c> verb forwarding every payload to the <c>sink</c> verb, each a process of
+    /// its own (<see cref="RelayForwarder"/>): the least any path through two processes costs here.
+    /// </summary>
+    public static async Task<LoadTarget> StartRelayAsync()
+    {
+        var data = Directory.CreateTempSubdirectory("livestream-relay-").FullName;
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var sinkPort = FreePort.Next();
+        var processes = new List<ManagedProcess>();
+        try
+        {
+            processes.Add(ManagedProcess.Start("sink", "dotnet", [typeof(LoadTarget).Assembly.Location, "sink", "--port", sinkPort.ToString(CultureInfo.InvariantCulture)], Environment));
+            await WaitListeningAsync(sinkPort);
+            processes.Add(ManagedProcess.Start("relay", "dotnet", [typeof(LoadTarget).Assembly.Location, "pipe", "--urls", url.ToString().TrimEnd('/'), "--forward", sinkPort.ToString(CultureInfo.InvariantCulture)], Environment));
+            await ClusterApi.WaitReadyAsync(new Uri(url, "/health/ready"));
+            return new LoadTarget("relay", processes, data, url, api: null);
+        }
+        catch
+        {
+            await DisposeAllAsync(processes, data);
+            throw;
+        }
+    }
+
     /// <summary>Streams to publish to: created through the API (null output, the first <paramref name="sampled"/> with an archive), or made-up keys for the pipe.</summary>
     public async Task<IReadOnlyList<LoadStream>> StreamsAsync(int count, int sampled = 0) =>
         Api is null
@@ -158,6 +183,23 @@ internal sealed class LoadTarget : IAsyncDisposable
         _disposed = true;
         Api?.Dispose();
         await DisposeAllAsync(_processes, _data);
+    }
+
+    private static async Task WaitListeningAsync(int port)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                await probe.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     private static async Task DisposeAllAsync(List<ManagedProcess> processes, string data)
