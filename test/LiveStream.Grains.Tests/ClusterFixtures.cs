@@ -3,6 +3,7 @@ using LiveStream.Hosting;
 using LiveStream.Media;
 using LiveStream.Streams;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
 namespace LiveStream.Grains.Tests;
@@ -40,6 +41,11 @@ public static class TestClusters
             if (time is not null)
             {
                 host.Services.AddSingleton(time);
+            }
+
+            if (FileLog.Directory is not null)
+            {
+                host.Logging.AddProvider(new FileLog());
             }
 
             host.Services.AddLiveStreamSiloServices();
