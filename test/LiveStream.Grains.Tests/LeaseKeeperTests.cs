@@ -101,6 +101,56 @@ public sealed class LeaseKeeperTests
         Assert.Equal(0, renewals.Count);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_fence_callback_that_throws_neither_stops_the_others_nor_the_release()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new MemoryLeaseStore(time);
+        using var renewals = new LeaseRenewals(Microsoft.Extensions.Options.Options.Create(Options), time);
+        var keeper = new LeaseKeeper(store, renewals, NullLogger.Instance, "stream", "silo-a/session");
+        Assert.True(await keeper.AcquireAsync(default));
+        var ran = new List<string>();
+        keeper.OnFenced(() => ran.Add("first"));
+        keeper.OnFenced(() => throw new ObjectDisposedException("a process let go of before the fence"));
+        keeper.Fenced.Register(() => throw new InvalidOperationException("registered on the token itself"));
+        keeper.OnFenced(() => ran.Add("last"));
+
+        // A session leaving: its keeper is fenced and released. Before, the throwing callback ended DisposeAsync
+        // there, and the lease stayed taken until its TTL ran out (the stream's next session refused meanwhile).
+        await keeper.DisposeAsync();
+
+        Assert.Equal(["last", "first"], ran);
+        Assert.Equal(0, renewals.Count);
+        var contender = await store.AcquireAsync("stream", "silo-b/session", Options.Ttl, default);
+        Assert.Equal("silo-b/session", contender.Holder);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_fence_callback_that_throws_on_the_fences_timer_is_contained()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var cut = new CuttableLeaseStore(new MemoryLeaseStore(time));
+        using var renewals = new LeaseRenewals(Microsoft.Extensions.Options.Options.Create(Options), time);
+        await using var keeper = new LeaseKeeper(cut, renewals, NullLogger.Instance, "stream", "silo-a/session");
+        Assert.True(await keeper.AcquireAsync(default));
+        var killed = false;
+        keeper.OnFenced(() => killed = true);
+        keeper.OnFenced(() => throw new ObjectDisposedException("a process let go of before the fence"));
+
+        // The store goes silent; the deadline passes and the fence fires from its timer. The fake clock runs timer
+        // callbacks on this thread, so an exception that escaped the callbacks would fail this test (on a silo,
+        // it would be unhandled on a timer thread: the process would end).
+        cut.Cut = true;
+        for (var step = 0; step < 40 && !keeper.Fenced.IsCancellationRequested; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Yield();
+        }
+
+        Assert.True(keeper.Fenced.IsCancellationRequested);
+        Assert.True(killed);
+    }
+
     /// <summary>A lease store whose renewals hang (until cancelled) while <see cref="Cut"/> is set.</summary>
     private sealed class CuttableLeaseStore(ILeaseStore inner) : ILeaseStore
     {

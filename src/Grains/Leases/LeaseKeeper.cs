@@ -47,6 +47,23 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
     public CancellationToken Fenced => _fence.Token;
 
     /// <summary>
+    /// Runs <paramref name="action"/> once, when this holder is fenced off, on the thread that fences it: the fence's
+    /// own timer, a renewal, or the release. One that throws is logged; it cannot take the timer's thread (and the
+    /// silo) down, nor keep the other callbacks or the keeper's release from running.
+    /// </summary>
+    public CancellationTokenRegistration OnFenced(Action action) => _fence.Token.Register(() =>
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            LogFenceCallbackFailed(_logger, ex, _resource);
+        }
+    });
+
+    /// <summary>
     /// True while the lease is held and proven: the session may act on its outputs. It reads the deadline as well as
     /// the fence, so a thread that runs on after a pause learns of it before the fence's timer has fired.
     /// </summary>
@@ -80,7 +97,11 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Fences this holder off at once (its lease was found taken, or its session is leaving).</summary>
+    /// <summary>
+    /// Fences this holder off at once (its lease was found taken, or its session is leaving). Every callback on
+    /// <see cref="Fenced"/> runs; one that throws is logged, and the keeper's own bookkeeping (its release, its place
+    /// on the renewal clock) goes on regardless.
+    /// </summary>
     public void Fence()
     {
         try
@@ -90,6 +111,10 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         catch (ObjectDisposedException)
         {
             // Released already.
+        }
+        catch (AggregateException ex)
+        {
+            LogFenceCallbackFailed(_logger, ex, _resource);
         }
     }
 
@@ -203,7 +228,7 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
         {
             if (left <= TimeSpan.Zero)
             {
-                _fence.Cancel();
+                Fence();
             }
             else
             {
@@ -215,6 +240,9 @@ internal sealed partial class LeaseKeeper : IAsyncDisposable
             // Released meanwhile.
         }
     }
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "A callback of the fence of stream {StreamId} failed; the others ran")]
+    private static partial void LogFenceCallbackFailed(ILogger logger, Exception exception, string streamId);
 
     [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "Lease of stream {StreamId} could not be renewed; its holder stops at its deadline unless a renewal succeeds first")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string streamId);

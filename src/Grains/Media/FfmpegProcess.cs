@@ -116,10 +116,10 @@ internal sealed partial class FfmpegProcess : IMediaProcess
         Kill();
         await Exited;
 
-        // The buffer belongs to whoever created it; the process only ends its input.
+        // The buffer belongs to whoever created it; the process only ends its input. The two cancellation sources
+        // have no timer and are not disposed: Kill stays safe after this, from any thread (a lease's fence, which
+        // may fire after an owner has let go of a retired process).
         _input.Complete();
-        _graceful.Dispose();
-        _forceful.Dispose();
     }
 
     private async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)

@@ -46,8 +46,8 @@ internal sealed partial class LiveSession
         // The fence fires on the lease keeper's thread: the processes die at once, and the tick runs at once to close
         // the session, not at the next grain turn.
         _turns = TaskScheduler.Current;
-        lease.Fenced.Register(pipeline.Fence);
-        lease.Fenced.Register(WakeFromAnyThread);
+        lease.OnFenced(pipeline.Fence);
+        lease.OnFenced(WakeFromAnyThread);
         _tracking = services.Instruments.TrackSession(() => record.State);
         _tick = host.StartTimer(OnTickAsync, services.Session.TickInterval);
         _tickAt = services.Time.GetUtcNow() + services.Session.TickInterval;

@@ -199,6 +199,7 @@ internal sealed class SessionPipeline : IMediaFeed, IAsyncDisposable
                     await old.StopAsync(CancellationToken.None);
                     await old.DisposeAsync();
                     oldBuffer?.Dispose();
+                    Interlocked.CompareExchange(ref _retiringProcess, null, old);
                 });
                 Process = null;
             }
