@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks. Quick mode (default, about 27 minutes on 2 cores): BenchmarkDotNet short runs of the hot paths, the
-# whole-system CPU harness on whole captures, and short load runs (direct pipe against the cluster
-# path, reconnects under drops, capacity steps within 60 s, then capacity steps with the external Node ws client
-# within about 75 s each on the cluster path and the embedded default). --full: BenchmarkDotNet's default (longer,
+# Benchmarks. Quick mode (default, about 40 minutes on 2 cores; the report says how long its run took):
+# BenchmarkDotNet short runs of the hot paths, the whole-system CPU harness on whole captures, and short load runs
+# (direct pipe against the cluster path, reconnects under drops, capacity steps within 60 s, then capacity steps
+# with the external Node ws client within about 75 s each on the cluster path and the embedded default). --full: BenchmarkDotNet's default (longer,
 # steadier) runs, whole captures, longer load runs and up to 10 minutes of capacity steps per table. Prints a
 # markdown report and writes it, with the method, to docs/benchmarks.md. Installs ffmpeg, node and npm when missing.
 #
@@ -119,6 +119,7 @@ if [[ $gaps == only ]]; then
   exit 0
 fi
 
+bench_started=$(date +%s)
 echo "== micro-benchmarks ($mode)"
 args=(micro --filter '*' --artifacts "$work/bdn")
 [[ $mode == full ]] && args+=(--full)
@@ -141,7 +142,7 @@ dotnet "$bench" "${load_args[@]}"
 {
   echo "# Benchmarks"
   echo
-  echo "Written by \`./bench.sh\` ($mode mode) on $(date -u +%Y-%m-%d). Every ratio compares figures measured in the same run."
+  echo "Written by \`./bench.sh\` ($mode mode, $(( ($(date +%s) - bench_started + 30) / 60 )) min without the failover gaps) on $(date -u +%Y-%m-%d). Every ratio compares figures measured in the same run."
   echo "Where the cost goes, and what would move the goals this run misses: [performance.md](performance.md)."
   echo
   echo "## Machine and versions"

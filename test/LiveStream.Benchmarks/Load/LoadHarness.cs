@@ -127,15 +127,10 @@ internal static class LoadHarness
             }
 
             // The floor: what a second process costs by itself, whatever runs in it.
-            var relayRounds = pipes.Zip(relays, (p, r) => r.CpuPerMbAboveIdle / p.CpuPerMbAboveIdle).ToArray();
-            md.AppendLine(Invariant($"| {publishers} | *relay ÷ pipe, medians (the floor of two processes)* | | | | | | {Median(relays, f => f.CpuPerMb) / Median(pipes, f => f.CpuPerMb):0.00} | {Median(relays, f => f.CpuPerMbAboveIdle) / Median(pipes, f => f.CpuPerMbAboveIdle):0.00} (rounds: {string.Join(", ", relayRounds.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}) | {Median(relays, f => f.Ack.P50) / Median(pipes, f => f.Ack.P50):0.00} | {Median(relays, f => f.Ack.P95) / Median(pipes, f => f.Ack.P95):0.00} | {Median(relays, f => f.Ack.P99) / Median(pipes, f => f.Ack.P99):0.00} | | | |"));
-            relayFloors.Add((publishers, Median(relays, f => f.CpuPerMbAboveIdle) / Median(pipes, f => f.CpuPerMbAboveIdle), Median(hops, f => f.CpuPerMbAboveIdle) / Median(relays, f => f.CpuPerMbAboveIdle)));
-
-            var gross = Median(hops, f => f.CpuPerMb) / Median(pipes, f => f.CpuPerMb);
-            var marginal = Median(hops, f => f.CpuPerMbAboveIdle) / Median(pipes, f => f.CpuPerMbAboveIdle);
-            var perRound = pipes.Zip(hops, (p, h) => h.CpuPerMbAboveIdle / p.CpuPerMbAboveIdle).ToArray();
-            hopRatios.Add((publishers, gross, marginal));
-            md.AppendLine(Invariant($"| {publishers} | **cluster ÷ pipe, medians** | | | | | | **{gross:0.00}** | **{marginal:0.00}** (rounds: {string.Join(", ", perRound.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}) | {Median(hops, f => f.Ack.P50) / Median(pipes, f => f.Ack.P50):0.00} | {Median(hops, f => f.Ack.P95) / Median(pipes, f => f.Ack.P95):0.00} | **{Median(hops, f => f.Ack.P99) / Median(pipes, f => f.Ack.P99):0.00}** | | | |"));
+            var relayOverPipe = RatioRow(md, publishers, "*relay ÷ pipe, medians (the floor of two processes)*", relays, pipes, bold: false);
+            var clusterOverPipe = RatioRow(md, publishers, "**cluster ÷ pipe, medians**", hops, pipes, bold: true);
+            relayFloors.Add((publishers, relayOverPipe.Marginal, Median(hops, f => f.CpuPerMbAboveIdle) / Median(relays, f => f.CpuPerMbAboveIdle)));
+            hopRatios.Add((publishers, clusterOverPipe.Gross, clusterOverPipe.Marginal));
         }
 
         md.AppendLine();
@@ -556,6 +551,19 @@ internal static class LoadHarness
             cpu,
             ProcessProbe.CpuSeconds(Environment.ProcessId) - gen0,
             run.Stats.BytesAcked - bytes0);
+    }
+
+    /// <summary>
+    /// One "A ÷ B, medians" row of the hop table: CPU per MB gross and above idle (with the per-round ratios beside
+    /// it) and the ack percentiles, each the ratio of the medians over the rounds. Returns the two CPU ratios.
+    /// </summary>
+    private static (double Gross, double Marginal) RatioRow(StringBuilder md, int publishers, string label, List<PathFigures> over, List<PathFigures> under, bool bold)
+    {
+        double Ratio(Func<PathFigures, double> value) => Median(over, value) / Median(under, value);
+        var (b, gross, marginal) = (bold ? "**" : "", Ratio(f => f.CpuPerMb), Ratio(f => f.CpuPerMbAboveIdle));
+        var rounds = string.Join(", ", under.Zip(over, (u, o) => (o.CpuPerMbAboveIdle / u.CpuPerMbAboveIdle).ToString("0.00", CultureInfo.InvariantCulture)));
+        md.AppendLine(Invariant($"| {publishers} | {label} | | | | | | {b}{gross:0.00}{b} | {b}{marginal:0.00}{b} (rounds: {rounds}) | {Ratio(f => f.Ack.P50):0.00} | {Ratio(f => f.Ack.P95):0.00} | {b}{Ratio(f => f.Ack.P99):0.00}{b} | | | |"));
+        return (gross, marginal);
     }
 
     private static double Median<T>(IEnumerable<T> items, Func<T, double> value)
