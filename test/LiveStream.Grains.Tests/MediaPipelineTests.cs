@@ -280,6 +280,12 @@ public sealed class MediaPipelineTests : IAsyncLifetime
         await grain.DisconnectAsync(session.Epoch, DisconnectKind.End, CloseCodes.Normal);
         await FinalisedAsync(session.SessionId!);
 
+        // The ended session gives its stream's lease up once its FFmpeg is gone, so the stream's next publisher is
+        // taken at once. It used to keep the lease until its TTL (10 minutes here): the release fenced the session,
+        // the fence met the first recording's FFmpeg, already disposed, and threw before the lease was released.
+        var next = await Eventually.ReturnsAsync(() => StreamFactory.ConnectAsync(grain, hash), r => r.Accepted, TimeSpan.FromSeconds(10), "the stream's next session to be accepted");
+        Assert.NotEqual(session.SessionId, next.SessionId);
+
         Assert.Equal(("vp8", false), (first.Video!.Codec, first.Video.Passthrough));
         Assert.Equal(("h264", true), (second.Video!.Codec, second.Video.Passthrough));
         Assert.Equal(1, second.Ffmpeg.Restarts);
