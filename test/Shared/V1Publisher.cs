@@ -141,8 +141,16 @@ public sealed class V1Publisher : IAsyncDisposable
         }
     }
 
-    public Task WaitForAckAsync(long offset, TimeSpan timeout) =>
-        LiveStream.Testing.Eventually.HoldsAsync(() => Acked >= offset, timeout, $"an ack of {offset}");
+    /// <summary>Waits for an ack of <paramref name="offset"/>; fails at once, with the close's code and reason, when the server closes first.</summary>
+    public async Task WaitForAckAsync(long offset, TimeSpan timeout)
+    {
+        await LiveStream.Testing.Eventually.HoldsAsync(() => Acked >= offset || _receive.IsCompleted, timeout, $"an ack of {offset}");
+        if (Acked < offset)
+        {
+            var close = await _receive;
+            throw new InvalidOperationException($"no ack of {offset} (acked {Acked}): the connection ended, close {(int?)close?.CloseStatus} {close?.CloseStatusDescription}");
+        }
+    }
 
     public async Task EndAsync()
     {
