@@ -35,11 +35,14 @@ internal sealed class IngestConnectionHarness : IAsyncDisposable
 
     public WebSocket Client { get; }
 
+    /// <summary>The connection under test (it is also the session's observer of this publisher).</summary>
+    public IngestConnection Connection { get; private set; } = null!;
+
     /// <summary>The connection's run: its close code once it ends.</summary>
     public Task<int> Server { get; private set; } = Task.FromResult(0);
 
     /// <summary>Starts the connection for session <paramref name="sessionId"/> and reads its hello.</summary>
-    public static async Task<IngestConnectionHarness> StartAsync(IStreamGrain grain, IngestOptions options, string sessionId, IdleWatch? idleWatch = null)
+    public static async Task<IngestConnectionHarness> StartAsync(IStreamGrain grain, IngestOptions options, string sessionId, IdleWatch? idleWatch = null, long owner = 0)
     {
         var harness = new IngestConnectionHarness();
         var serverSocket = WebSocket.CreateFromStream(
@@ -47,7 +50,8 @@ internal sealed class IngestConnectionHarness : IAsyncDisposable
             new WebSocketCreationOptions { IsServer = true, SubProtocol = IngestEndpoint.SubprotocolV1, KeepAliveInterval = TimeSpan.Zero });
         var connection = new IngestConnection(
             serverSocket, grain, IngestProtocol.V1, options, TimeProvider.System, idleWatch ?? new IdleWatch(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System), new GatewayInstruments(harness._services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
-        harness.Server = connection.RunAsync(new ConnectResult(true, 0, null, sessionId, 1, 0, 30, null), CancellationToken.None);
+        harness.Connection = connection;
+        harness.Server = connection.RunAsync(new ConnectResult(true, 0, null, sessionId, 1, 0, 30, null, Owner: owner), CancellationToken.None);
         Assert.Contains("\"hello\"", await harness.ReceiveTextAsync(), StringComparison.Ordinal);
         return harness;
     }

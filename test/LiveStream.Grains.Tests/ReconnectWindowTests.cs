@@ -109,13 +109,20 @@ public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
         var close = await closes.Reader.ReadAsync(timeout.Token);
         Assert.Equal((older.Epoch, CloseCodes.Superseded), close);
         Assert.Equal(newer.SessionId, older.SessionId);
+
+        // The close names the owner that asks for it: the one that accepted both connections.
+        Assert.True(older.Owner > 0);
+        Assert.Equal((older.Owner, older.Owner), (newer.Owner, observer.Owner));
         GC.KeepAlive(observer);
     }
 
     private sealed class RecordingObserver(ChannelWriter<(int, int)> closes) : IPublisherObserver
     {
-        public Task CloseAsync(int epoch, int closeCode, string reason)
+        public long Owner { get; private set; }
+
+        public Task CloseAsync(int epoch, int closeCode, string reason, long owner)
         {
+            Owner = owner;
             closes.TryWrite((epoch, closeCode));
             return Task.CompletedTask;
         }

@@ -1,6 +1,9 @@
 namespace LiveStream.Ingest;
 
-/// <summary>The answer to <see cref="ConnectRequest"/>.</summary>
+/// <summary>
+/// The answer to <see cref="ConnectRequest"/>. <see cref="Owner"/> is the fencing token of the session's owner that
+/// accepted it (its lease's token: strictly increasing per stream, so a later owner's is larger).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("livestream.ConnectResult")]
 public sealed record ConnectResult(
     [property: Id(0)] bool Accepted,
@@ -11,7 +14,8 @@ public sealed record ConnectResult(
     [property: Id(5)] long ResumeFrom,
     [property: Id(6)] int ReconnectWindowSeconds,
     [property: Id(7)] string? HlsUrl,
-    [property: Id(8)] string? RetryOnSilo = null)
+    [property: Id(8)] string? RetryOnSilo = null,
+    [property: Id(9)] long Owner = 0)
 {
     /// <summary>A refusal with a close code from <see cref="CloseCodes"/>.</summary>
     public static ConnectResult Refused(int closeCode, string reason) => new(false, closeCode, reason, null, 0, 0, 0, null);

@@ -26,6 +26,12 @@ internal sealed partial class IngestConnection
                 static (write, attempt) => write.Grain.WriteAsync(new ChunkWrite(write.Epoch, write.Offset, attempt == 1 ? write.Payload : ReadOnlyMemory<byte>.Empty)).AsTask(),
                 cancellationToken,
                 receive);
+            if (result.Owner > _owner)
+            {
+                // Only this loop writes it; the observer's close reads it on another thread.
+                Interlocked.Exchange(ref _owner, result.Owner);
+            }
+
             switch (result.Outcome)
             {
                 case WriteOutcome.Committed:

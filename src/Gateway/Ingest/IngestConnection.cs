@@ -35,6 +35,10 @@ internal sealed partial class IngestConnection(
     private long _offset;
     private long _lastAcked = -1;
     private int _serverClosed;
+
+    // The largest fencing token among the session owners that answered this connection: a close from an owner with a
+    // smaller one comes from a silo the session has left (paused, then resumed), and is ignored.
+    private long _owner;
     private int _draining;
     private int _idleClosed;
     private long _waitingSince;
@@ -47,6 +51,7 @@ internal sealed partial class IngestConnection(
     public async Task<int> RunAsync(ConnectResult session, CancellationToken requestAborted)
     {
         _session = session;
+        _owner = session.Owner;
         _offset = session.ResumeFrom;
         _lastAcked = session.ResumeFrom;
         _bitrate = new BitrateMeter(options.BitrateWindow, time);
@@ -168,10 +173,25 @@ internal sealed partial class IngestConnection(
         _abort.CancelAfter(ClosingGrace);
     }
 
-    /// <summary>The grain says this connection must close (superseded, session failed or stopped).</summary>
-    public async Task CloseAsync(int epoch, int closeCode, string reason)
+    /// <summary>
+    /// The grain says this connection must close (superseded, session failed or stopped, lease lost). Not when a later
+    /// owner of the session has answered this connection since: the asking owner was left behind (its silo paused
+    /// while the session was picked up elsewhere), and the connection goes on with the session where it is now.
+    /// </summary>
+    public async Task CloseAsync(int epoch, int closeCode, string reason, long owner)
     {
-        if (epoch != _session.Epoch || Interlocked.CompareExchange(ref _serverClosed, closeCode, 0) != 0)
+        if (epoch != _session.Epoch)
+        {
+            return;
+        }
+
+        if (owner < Interlocked.Read(ref _owner))
+        {
+            LogStaleOwnerClose(logger, _session.SessionId!, epoch, closeCode);
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _serverClosed, closeCode, 0) != 0)
         {
             return;
         }

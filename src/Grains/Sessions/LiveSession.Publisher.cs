@@ -10,7 +10,7 @@ internal sealed partial class LiveSession
 {
     /// <summary>The answer a publisher gets once it is connected to this session.</summary>
     public ConnectResult Accepted() => new(
-        true, 0, null, Record.Id, Record.ConnectionEpoch, Durable, _host.Stream.Settings.ReconnectWindowSeconds, Record.HlsUrl);
+        true, 0, null, Record.Id, Record.ConnectionEpoch, Durable, _host.Stream.Settings.ReconnectWindowSeconds, Record.HlsUrl, Owner: Record.LeaseToken);
 
     /// <summary>
     /// A publisher connects to the live session: a reconnect within the window, or a takeover (the older publisher is
@@ -138,7 +138,7 @@ internal sealed partial class LiveSession
             if (admitted == 0 || !Budget.TryTake(admitted))
             {
                 // FFmpeg is behind, or the session is over its ingest cap: the gateway sends the chunk again shortly.
-                return new WriteResult(WriteOutcome.BufferFull, Durable);
+                return new WriteResult(WriteOutcome.BufferFull, Durable, Owner: Record.LeaseToken);
             }
 
             data = data[..admitted];
@@ -234,13 +234,13 @@ internal sealed partial class LiveSession
                 }
 
                 LogNotDurable(_services.Logger, Record.Id, Committed);
-                return new WriteResult(WriteOutcome.BufferFull, Durable);
+                return new WriteResult(WriteOutcome.BufferFull, Durable, Owner: Record.LeaseToken);
             }
 
             Durable = Committed;
         }
 
-        return new WriteResult(WriteOutcome.Committed, Durable);
+        return new WriteResult(WriteOutcome.Committed, Durable, Owner: Record.LeaseToken);
     }
 
     private async Task<WriteResult> FailAsync(int closeCode, string reason)

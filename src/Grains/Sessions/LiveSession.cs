@@ -390,7 +390,7 @@ internal sealed partial class LiveSession
         if (Observer is { } observer)
         {
             Observer = null;
-            observer.CloseAsync(Record.ConnectionEpoch, closeCode, reason).Ignore();
+            observer.CloseAsync(Record.ConnectionEpoch, closeCode, reason, Record.LeaseToken).Ignore();
         }
     }
 }
