@@ -41,15 +41,18 @@ internal sealed class IngestConnectionHarness : IAsyncDisposable
     /// <summary>The connection's run: its close code once it ends.</summary>
     public Task<int> Server { get; private set; } = Task.FromResult(0);
 
-    /// <summary>Starts the connection for session <paramref name="sessionId"/> and reads its hello.</summary>
-    public static async Task<IngestConnectionHarness> StartAsync(IStreamGrain grain, IngestOptions options, string sessionId, IdleWatch? idleWatch = null, long owner = 0)
+    /// <summary>
+    /// Starts the connection for session <paramref name="sessionId"/> on <paramref name="time"/> (the system clock
+    /// by default) and reads its hello.
+    /// </summary>
+    public static async Task<IngestConnectionHarness> StartAsync(IStreamGrain grain, IngestOptions options, string sessionId, IdleWatch? idleWatch = null, long owner = 0, TimeProvider? time = null)
     {
         var harness = new IngestConnectionHarness();
         var serverSocket = WebSocket.CreateFromStream(
             new DuplexStream(harness._toServer.Reader.AsStream(), harness._toClient.Writer.AsStream()),
             new WebSocketCreationOptions { IsServer = true, SubProtocol = IngestEndpoint.SubprotocolV1, KeepAliveInterval = TimeSpan.Zero });
         var connection = new IngestConnection(
-            serverSocket, grain, IngestProtocol.V1, options, TimeProvider.System, idleWatch ?? new IdleWatch(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System), new GatewayInstruments(harness._services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
+            serverSocket, grain, IngestProtocol.V1, options, time ?? TimeProvider.System, idleWatch ?? new IdleWatch(Microsoft.Extensions.Options.Options.Create(options), time ?? TimeProvider.System), new GatewayInstruments(harness._services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
         harness.Connection = connection;
         harness.Server = connection.RunAsync(new ConnectResult(true, 0, null, sessionId, 1, 0, 30, null, Owner: owner), CancellationToken.None);
         Assert.Contains("\"hello\"", await harness.ReceiveTextAsync(), StringComparison.Ordinal);
