@@ -1,10 +1,13 @@
-using System.Diagnostics;
 using LiveStream.Media.Containers;
 using Xunit.Abstractions;
 
 namespace LiveStream.Grains.Tests.Media;
 
-/// <summary>Once the init segment is read, the reader allocates nothing, and it keeps up with many streams per core.</summary>
+/// <summary>
+/// Once the init segment is read, the reader allocates nothing, and its work does not depend on how the bytes are
+/// split. How fast it reads is a benchmark's question (<c>ContainerReaderBenchmarks</c> in <c>./bench.sh</c>), not a
+/// timed assertion's.
+/// </summary>
 public sealed class ContainerReaderPerformanceTests(ITestOutputHelper output)
 {
     private const long MaxSteadyStateAllocatedBytes = 2048;
@@ -36,45 +39,27 @@ public sealed class ContainerReaderPerformanceTests(ITestOutputHelper output)
     });
 
     [Theory(Timeout = 60_000)]
-    [InlineData("vp8-opus", 200)]
-    [InlineData("fmp4-avc1-opus", 200)]
-    public Task Reading_in_the_original_chunks_is_fast(string name, int rounds) => Task.Run(() =>
+    [InlineData("vp8-opus")]
+    [InlineData("fmp4-avc1-opus")]
+    public Task Reading_one_byte_at_a_time_finds_what_reading_the_original_chunks_finds(string name) => Task.Run(() =>
     {
         var capture = Captures.Get(name);
-        var chunks = capture.Chunks().ToList();
-        ReadChunks(new ContainerReader(new NullSink()), chunks, 0);
+        var whole = new NullSink();
+        var chunked = new ContainerReader(whole);
+        ReadChunks(chunked, [.. capture.Chunks()], 0);
 
-        var stopwatch = Stopwatch.StartNew();
-        for (var round = 0; round < rounds; round++)
+        var bytewise = new NullSink();
+        var reader = new ContainerReader(bytewise);
+        for (var i = 0; i < capture.Bytes.Length; i++)
         {
-            ReadChunks(new ContainerReader(new NullSink()), chunks, 0);
+            reader.Push(capture.Bytes.AsSpan(i, 1));
         }
 
-        stopwatch.Stop();
-        var megabytes = (double)capture.Bytes.Length * rounds / (1 << 20);
-        var perSecond = megabytes / stopwatch.Elapsed.TotalSeconds;
-        output.WriteLine($"{name} in original chunks: {megabytes:F0} MiB in {stopwatch.ElapsedMilliseconds} ms = {perSecond:F0} MiB/s");
-
-        // A 1 Mbit/s stream is 0.125 MB/s; even a debug build must keep up with thousands of them per core.
-        Assert.True(perSecond > 100, $"{perSecond:F0} MiB/s");
-    });
-
-    [Fact(Timeout = 60_000)]
-    public Task Reading_one_byte_at_a_time_is_fast_enough() => Task.Run(() =>
-    {
-        var bytes = Captures.Get("vp8-opus").Bytes;
-        var reader = new ContainerReader(new NullSink());
-
-        var stopwatch = Stopwatch.StartNew();
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            reader.Push(bytes.AsSpan(i, 1));
-        }
-
-        stopwatch.Stop();
-        var perSecond = bytes.Length / stopwatch.Elapsed.TotalSeconds / (1 << 20);
-        output.WriteLine($"vp8-opus one byte at a time: {bytes.Length} pushes in {stopwatch.ElapsedMilliseconds} ms = {perSecond:F1} MiB/s");
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10));
+        output.WriteLine($"{name}: {whole.Frames} frames, {whole.Fragments} fragments");
+        Assert.True(whole.Frames > 0);
+        Assert.Equal(whole.Frames, bytewise.Frames);
+        Assert.Equal(whole.Fragments, bytewise.Fragments);
+        Assert.Equal(capture.Bytes.Length, reader.Position);
     });
 
     private static void ReadChunks(ContainerReader reader, List<ReadOnlyMemory<byte>> chunks, int first)
