@@ -41,10 +41,40 @@ public sealed class StaleOwnerCloseTests : IAsyncLifetime
         Assert.Equal((WebSocketMessageType.Close, (WebSocketCloseStatus?)CloseCodes.Superseded), (result.MessageType, result.CloseStatus));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task The_new_owner_is_told_once_which_observer_serves_the_connection()
+    {
+        var observer = new NoObserver();
+        _connection.Connection.Observer = observer;
+
+        // The session moved: the first answer from its new owner (token 8) makes the connection attach to it, once.
+        await _connection.SendAsync(0, 1000, seed: 1);
+        Assert.Contains("\"offset\":1000", await _connection.ReceiveTextAsync(), StringComparison.Ordinal);
+        await _connection.SendAsync(1000, 1000, seed: 2);
+        Assert.Contains("\"offset\":2000", await _connection.ReceiveTextAsync(), StringComparison.Ordinal);
+
+        var attach = Assert.Single(_grain.Attached);
+        Assert.Equal(Epoch, attach.Epoch);
+        Assert.Same(observer, attach.Observer);
+    }
+
+    private sealed class NoObserver : IPublisherObserver
+    {
+        public Task CloseAsync(int epoch, int closeCode, string reason, long owner) => Task.CompletedTask;
+    }
+
     /// <summary>Commits every write and answers as the session's new owner.</summary>
     private sealed class MovedGrain : StandInStreamGrain
     {
         private long _committed;
+
+        public System.Collections.Concurrent.ConcurrentQueue<(int Epoch, IPublisherObserver Observer)> Attached { get; } = new();
+
+        public override Task AttachAsync(int epoch, IPublisherObserver observer)
+        {
+            Attached.Enqueue((epoch, observer));
+            return Task.CompletedTask;
+        }
 
         public override ValueTask<WriteResult> WriteAsync(ChunkWrite write)
         {

@@ -170,6 +170,43 @@ public sealed class LeaseTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_session_picked_up_by_a_write_can_close_its_publisher_once_the_gateway_attached_the_connection()
+    {
+        var victim = _cluster.Silos[1];
+        var chunks = MediaCapture.Load("audio-only-opus").Chunks().ToList();
+        var (grain, hash, session, lease) = await LiveStreamOnAsync(victim.SiloAddress);
+        var committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, chunks.Take(4));
+
+        await _cluster.KillSiloAsync(victim);
+        var result = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                try
+                {
+                    return await grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[4]));
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    return null;
+                }
+            },
+            r => r is { Outcome: WriteOutcome.Committed },
+            Timeout,
+            "the write to land on the survivor");
+
+        // The survivor answers with its own, larger, token: the gateway attaches the connection's observer to it.
+        Assert.True(result!.Owner > lease.Token);
+        var observer = new RecordingObserver();
+        await grain.AttachAsync(session.Epoch, _cluster.Client.CreateObjectReference<IPublisherObserver>(observer));
+
+        // A second publisher takes over: the first is told to close at once, by the owner it was attached to.
+        var newer = await StreamFactory.ConnectAsync(grain, hash);
+        Assert.Equal((true, session.SessionId), (newer.Accepted, newer.SessionId));
+        Assert.Equal((session.Epoch, CloseCodes.Superseded, result.Owner), await observer.NextCloseAsync(Timeout));
+        GC.KeepAlive(observer);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task When_its_silo_shuts_down_the_live_session_moves_to_the_survivor_at_once_and_the_same_connection_goes_on()
     {
         var victim = _cluster.Silos[1];

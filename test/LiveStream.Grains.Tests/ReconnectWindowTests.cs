@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using LiveStream.Ingest;
 using LiveStream.Sessions;
 using LiveStream.Streams;
@@ -98,33 +97,19 @@ public sealed class ReconnectWindowTests(FakeMediaClusterFixture fixture)
     public async Task Takeover_tells_the_older_publisher_to_close_with_4409_even_when_it_is_idle()
     {
         var (grain, hash) = await StreamFactory.CreateAsync(Grains);
-        var closes = Channel.CreateUnbounded<(int Epoch, int Code)>();
-        var observer = new RecordingObserver(closes.Writer);
+        var observer = new RecordingObserver();
         var reference = fixture.Client.CreateObjectReference<IPublisherObserver>(observer);
         var older = await StreamFactory.ConnectAsync(grain, hash, reference);
 
         var newer = await StreamFactory.ConnectAsync(grain, hash);
 
-        using var timeout = new CancellationTokenSource(Timeout);
-        var close = await closes.Reader.ReadAsync(timeout.Token);
-        Assert.Equal((older.Epoch, CloseCodes.Superseded), close);
+        var close = await observer.NextCloseAsync(Timeout);
+        Assert.Equal((older.Epoch, CloseCodes.Superseded), (close.Epoch, close.Code));
         Assert.Equal(newer.SessionId, older.SessionId);
 
         // The close names the owner that asks for it: the one that accepted both connections.
         Assert.True(older.Owner > 0);
-        Assert.Equal((older.Owner, older.Owner), (newer.Owner, observer.Owner));
+        Assert.Equal((older.Owner, older.Owner), (newer.Owner, close.Owner));
         GC.KeepAlive(observer);
-    }
-
-    private sealed class RecordingObserver(ChannelWriter<(int, int)> closes) : IPublisherObserver
-    {
-        public long Owner { get; private set; }
-
-        public Task CloseAsync(int epoch, int closeCode, string reason, long owner)
-        {
-            Owner = owner;
-            closes.TryWrite((epoch, closeCode));
-            return Task.CompletedTask;
-        }
     }
 }

@@ -14,6 +14,8 @@ public abstract class StandInStreamGrain : IStreamGrain
 
     public virtual Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode) => Task.CompletedTask;
 
+    public virtual Task AttachAsync(int epoch, IPublisherObserver observer) => Task.CompletedTask;
+
     public Task<StreamInfo> CreateAsync(CreateStreamCommand command) => throw new NotSupportedException();
 
     public Task<StreamInfo?> GetAsync() => throw new NotSupportedException();

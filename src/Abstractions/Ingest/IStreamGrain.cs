@@ -57,6 +57,14 @@ public interface IStreamGrain : IGrainWithStringKey
     [Alias("write")]
     ValueTask<WriteResult> WriteAsync(ChunkWrite write);
 
+    /// <summary>
+    /// The publisher of <paramref name="epoch"/> is served by <paramref name="observer"/>. A session picked up on
+    /// another silo by the publisher's next write (its silo died) has the connection but not whom to tell when it
+    /// must close it; the gateway sends this once it sees the new owner's token. Nothing happens for another epoch.
+    /// </summary>
+    [Alias("attach")]
+    Task AttachAsync(int epoch, IPublisherObserver observer);
+
     /// <summary>The publisher of <paramref name="epoch"/> is gone.</summary>
     [Alias("disconnect")]
     Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode);

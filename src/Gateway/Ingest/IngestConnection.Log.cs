@@ -11,6 +11,9 @@ internal sealed partial class IngestConnection
     [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}: a close with {CloseCode} from an owner the session has left is ignored")]
     private static partial void LogStaleOwnerClose(ILogger logger, string sessionId, int epoch, int closeCode);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "Publisher of session {SessionId}, epoch {Epoch}: the session is now served by owner {Owner}; its closes come to this connection")]
+    private static partial void LogAttached(ILogger logger, string sessionId, int epoch, long owner);
+
     [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Grain call for session {SessionId} failed transiently ({Failure}); retry {Attempt}")]
     private static partial void LogRetrying(ILogger logger, string sessionId, string failure, int attempt);
 

@@ -30,6 +30,7 @@ internal sealed partial class IngestConnection
             {
                 // Only this loop writes it; the observer's close reads it on another thread.
                 Interlocked.Exchange(ref _owner, result.Owner);
+                await AttachAsync(result.Owner);
             }
 
             switch (result.Outcome)
@@ -168,4 +169,27 @@ internal sealed partial class IngestConnection
     /// </summary>
     private static bool IsTransient(Exception ex) =>
         ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException;
+
+    /// <summary>
+    /// A new owner answered (the session was picked up on another silo by this write): it learns this connection's
+    /// observer, so a close it asks for (superseded, failed, stopped) comes here at once instead of at the next write.
+    /// When the call fails the connection goes on as before; the owner's answers to writes still close it.
+    /// </summary>
+    private async Task AttachAsync(long owner)
+    {
+        if (Observer is not { } observer)
+        {
+            return;
+        }
+
+        try
+        {
+            await grain.AttachAsync(_session.Epoch, observer);
+            LogAttached(logger, _session.SessionId!, _session.Epoch, owner);
+        }
+        catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))
+        {
+            LogGrainCallFailed(logger, ex, _session.SessionId!);
+        }
+    }
 }

@@ -47,6 +47,12 @@ internal sealed partial class IngestConnection(
     private bool _unwatched;
     private BitrateMeter _bitrate = null!;
 
+    /// <summary>
+    /// This connection as the session's observer (the reference the owners call): given to a new owner of the
+    /// session, one that picked it up on another silo, so that it can close the connection (<see cref="AttachAsync"/>).
+    /// </summary>
+    public IPublisherObserver? Observer { get; set; }
+
     /// <summary>Runs until the socket closes; returns the close code the connection ended with.</summary>
     public async Task<int> RunAsync(ConnectResult session, CancellationToken requestAborted)
     {

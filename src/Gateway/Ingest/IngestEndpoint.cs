@@ -131,6 +131,7 @@ public static partial class IngestEndpoint
         // Drain on shutdown (a redeploy): every socket is closed with 1012 and its session waits for the client.
         using var draining = lifetime.ApplicationStopping.Register(() => _ = connection.DrainAsync());
         var observer = grains.CreateObjectReference<IPublisherObserver>(connection);
+        connection.Observer = observer;
         try
         {
             await RunConnectionAsync(http, socket, grain, connection, observer, hash, protocol, gateway, instruments, activity, logger);

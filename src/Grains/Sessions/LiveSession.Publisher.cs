@@ -39,6 +39,18 @@ internal sealed partial class LiveSession
         return result;
     }
 
+    /// <summary>
+    /// The connection of <paramref name="epoch"/> is served by <paramref name="observer"/>: a session picked up from
+    /// its failover record knows the connection's epoch but not its observer until the gateway says.
+    /// </summary>
+    public void Attach(int epoch, IPublisherObserver observer)
+    {
+        if (!_closed && epoch == Record.ConnectionEpoch && Record.State == SessionState.Active)
+        {
+            Observer = observer;
+        }
+    }
+
     /// <summary>The publisher's connection ended: the session ends, or waits for it in its reconnect window.</summary>
     public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
     {

@@ -198,6 +198,12 @@ internal sealed partial class StreamGrain(
         }
     }
 
+    public Task AttachAsync(int epoch, IPublisherObserver observer)
+    {
+        _live?.Attach(epoch, observer);
+        return Task.CompletedTask;
+    }
+
     public async Task DisconnectAsync(int epoch, DisconnectKind kind, int closeCode)
     {
         if (_live is not null)
