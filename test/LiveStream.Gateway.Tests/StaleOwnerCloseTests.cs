@@ -9,7 +9,8 @@ namespace LiveStream.Gateway.Tests;
 /// session on its side ("lease lost") and asks the publisher's connection to close with 1012. The connection's
 /// writes are answered by the new owner by then, with a larger fencing token: the stale owner's close must not cut
 /// the connection the session now goes on with. Seen once in CI: the publisher was closed after the failover had
-/// already acknowledged its chunk.
+/// already acknowledged its chunk. A new owner is also given the connection's observer, so that its own closes come
+/// at once; that call never holds up a write or an ack.
 /// </summary>
 public sealed class StaleOwnerCloseTests : IAsyncLifetime
 {
@@ -58,6 +59,25 @@ public sealed class StaleOwnerCloseTests : IAsyncLifetime
         Assert.Same(observer, attach.Observer);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task An_attach_the_new_owner_does_not_answer_holds_up_no_write_and_no_ack()
+    {
+        // The new owner does not answer the attach until the end of the test (within a write attempt's timeout).
+        var held = new TaskCompletionSource();
+        var grain = new MovedGrain { HeldAttach = held.Task };
+        await using var connection = await IngestConnectionHarness.StartAsync(grain, IngestConnectionHarness.Options(TimeSpan.FromMinutes(5)), "held", owner: 7);
+        connection.Connection.Observer = new NoObserver();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await connection.SendAsync(i * 1000, 1000, seed: i);
+            Assert.Contains($"\"offset\":{(i + 1) * 1000}", await connection.ReceiveTextAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Single(grain.Attached);
+        held.SetResult();
+    }
+
     private sealed class NoObserver : IPublisherObserver
     {
         public Task CloseAsync(int epoch, int closeCode, string reason, long owner) => Task.CompletedTask;
@@ -70,10 +90,13 @@ public sealed class StaleOwnerCloseTests : IAsyncLifetime
 
         public System.Collections.Concurrent.ConcurrentQueue<(int Epoch, IPublisherObserver Observer)> Attached { get; } = new();
 
+        /// <summary>The answer to the attach call: at once unless set (a silo slow to answer, or gone too).</summary>
+        public Task? HeldAttach { get; init; }
+
         public override Task AttachAsync(int epoch, IPublisherObserver observer)
         {
             Attached.Enqueue((epoch, observer));
-            return Task.CompletedTask;
+            return HeldAttach ?? Task.CompletedTask;
         }
 
         public override ValueTask<WriteResult> WriteAsync(ChunkWrite write)

@@ -30,7 +30,10 @@ internal sealed partial class IngestConnection
             {
                 // Only this loop writes it; the observer's close reads it on another thread.
                 Interlocked.Exchange(ref _owner, result.Owner);
-                await AttachAsync(result.Owner);
+
+                // Not awaited here: the writes and acks never wait on it (a call to a silo that dies as well waits
+                // for its timeout). The connection awaits it when it ends.
+                _attach = AttachAsync(result.Owner, _attach);
             }
 
             switch (result.Outcome)
@@ -173,10 +176,12 @@ internal sealed partial class IngestConnection
     /// <summary>
     /// A new owner answered (the session was picked up on another silo by this write): it learns this connection's
     /// observer, so a close it asks for (superseded, failed, stopped) comes here at once instead of at the next write.
-    /// When the call fails the connection goes on as before; the owner's answers to writes still close it.
+    /// Runs after the one before it (<paramref name="previous"/>), bounded by <c>WriteAttemptTimeout</c>. When the call
+    /// fails the connection goes on as before; the owner's answers to writes still close it.
     /// </summary>
-    private async Task AttachAsync(long owner)
+    private async Task AttachAsync(long owner, Task previous)
     {
+        await previous;
         if (Observer is not { } observer)
         {
             return;
@@ -184,7 +189,7 @@ internal sealed partial class IngestConnection
 
         try
         {
-            await grain.AttachAsync(_session.Epoch, observer);
+            await grain.AttachAsync(_session.Epoch, observer).WaitAsync(options.WriteAttemptTimeout);
             LogAttached(logger, _session.SessionId!, _session.Epoch, owner);
         }
         catch (Exception ex) when (IngestEndpoint.IsClusterFailure(ex))

@@ -47,6 +47,9 @@ internal sealed partial class IngestConnection(
     private bool _unwatched;
     private BitrateMeter _bitrate = null!;
 
+    // Giving a new owner of the session this connection's observer (see AttachAsync): owned, awaited at the end.
+    private Task _attach = Task.CompletedTask;
+
     /// <summary>
     /// This connection as the session's observer (the reference the owners call): given to a new owner of the
     /// session, one that picked it up on another silo, so that it can close the connection (<see cref="AttachAsync"/>).
@@ -88,6 +91,7 @@ internal sealed partial class IngestConnection(
         {
             receive.Release();
             await Unwatch();
+            await _attach;
         }
 
         if (Volatile.Read(ref _idleClosed) == 1)
