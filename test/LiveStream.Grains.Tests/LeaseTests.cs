@@ -134,22 +134,8 @@ public sealed class LeaseTests : IAsyncLifetime
         await _cluster.KillSiloAsync(victim);
 
         // The publisher's next chunk, same epoch, at the acknowledged offset: it lands once the survivor owns the stream.
-        var result = await Eventually.ReturnsAsync(
-            async () =>
-            {
-                try
-                {
-                    return await grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[8]));
-                }
-                catch (Exception ex) when (ex is OrleansException or TimeoutException)
-                {
-                    return null;
-                }
-            },
-            r => r is { Outcome: WriteOutcome.Committed },
-            Timeout,
-            "the write to land on the survivor");
-        committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, result!.Committed, chunks.Skip(9));
+        var result = await WriteToSurvivorAsync(grain, new ChunkWrite(session.Epoch, committed, chunks[8]));
+        committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, result.Committed, chunks.Skip(9));
 
         var status = (await grain.GetSessionAsync(session.SessionId!))!;
         Assert.Equal((SessionState.Active, capture.Bytes.Length), (status.State, status.BytesIngested));
@@ -178,24 +164,10 @@ public sealed class LeaseTests : IAsyncLifetime
         var committed = await StreamFactory.WriteAllAsync(grain, session.Epoch, 0, chunks.Take(4));
 
         await _cluster.KillSiloAsync(victim);
-        var result = await Eventually.ReturnsAsync(
-            async () =>
-            {
-                try
-                {
-                    return await grain.WriteAsync(new ChunkWrite(session.Epoch, committed, chunks[4]));
-                }
-                catch (Exception ex) when (ex is OrleansException or TimeoutException)
-                {
-                    return null;
-                }
-            },
-            r => r is { Outcome: WriteOutcome.Committed },
-            Timeout,
-            "the write to land on the survivor");
+        var result = await WriteToSurvivorAsync(grain, new ChunkWrite(session.Epoch, committed, chunks[4]));
 
         // The survivor answers with its own, larger, token: the gateway attaches the connection's observer to it.
-        Assert.True(result!.Owner > lease.Token);
+        Assert.True(result.Owner > lease.Token);
         var observer = new RecordingObserver();
         await grain.AttachAsync(session.Epoch, _cluster.Client.CreateObjectReference<IPublisherObserver>(observer));
 
@@ -251,6 +223,27 @@ public sealed class LeaseTests : IAsyncLifetime
         Assert.Equal(capture.Bytes, archive);
         Assert.Equal(2, _runner.For(session.SessionId!).Count);
     }
+
+    /// <summary>
+    /// The publisher's next chunk after its silo was killed, same epoch, at the acknowledged offset, sent until it lands
+    /// (calls to the dead silo fail until the cluster has declared it dead); returns the survivor's answer.
+    /// </summary>
+    private static async Task<WriteResult> WriteToSurvivorAsync(IStreamGrain grain, ChunkWrite write) =>
+        (await Eventually.ReturnsAsync(
+            async () =>
+            {
+                try
+                {
+                    return await grain.WriteAsync(write);
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    return null;
+                }
+            },
+            r => r is { Outcome: WriteOutcome.Committed },
+            Timeout,
+            "the write to land on the survivor"))!;
 
     /// <summary>Creates streams until one goes live on <paramref name="silo"/> (placement is the cluster's choice).</summary>
     private async Task<(IStreamGrain Grain, byte[] Hash, ConnectResult Session, Lease Lease)> LiveStreamOnAsync(SiloAddress silo)
