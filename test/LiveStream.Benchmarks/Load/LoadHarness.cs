@@ -207,11 +207,11 @@ internal static class LoadHarness
     private static void AppendReconnects(StringBuilder md, ReconnectFigures reconnect, ReconnectFigures pipe, MediaCapture capture, Profile profile) =>
         md.AppendLine("### Reconnects under random drops, and memory per session, with publishers live").AppendLine()
             .AppendLine(Invariant($"A fresh cluster path (silo + gateway processes), warmed up by {WarmPublishers} publishers for {WarmSeconds} s, then by the reconnecting publishers' run below for {ReconnectWarmSeconds} s on streams of their own (no publishers live yet; its reconnects are the \"cold\" figures after the table). {profile.LivePublishers} publishers at 1 Mbit/s ({ChunkBytes} B every {IntervalMs} ms, null output) are ramped up over {LiveRampSeconds} s, settle for {profile.NodeSettleSeconds} s and stay live; they are driven by the external client of the section above (Node ws, a process of its own, as real publishers are) where it can run (column \"live client\"), else by the project's generator. Then {profile.ReconnectPublishers} more publishers send `{capture.Name}` (its own chunks, at their recorded times, looped) to streams with an `archive` output for {profile.ReconnectSeconds} s; each drops its socket abruptly (no close frame) after a random 1 to 3 s, reopens it at once and resends from `hello.resumeFrom`."))
-            .AppendLine("Reconnect → hello: socket reopened (connect started) → `hello`. Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket. The live publishers' own ack latency (from the end of their settle to their end) is shown beside.")
+            .AppendLine("Reconnect → upgrade: socket reopened (connect started) → the WebSocket upgrade answered (TCP, HTTP and the server's accept; on the cluster path no grain call yet). Reconnect → hello: → `hello` (on the cluster path after the stream grain's `Connect`). Reconnect → first accepted byte: → the first `ack` of a byte sent on the new socket. The live publishers' own ack latency (from the end of their settle to their end) is shown beside.")
             .AppendLine(Invariant($"Memory per session: gateway + silo RSS with every publisher live (sampled once the reconnecting publishers are under way) minus their RSS just before the live publishers started, ÷ the live publishers. It includes the bytes in flight: a gateway connection rents its receive buffer only while a message is arriving (an idle one holds none), and a 62.5 KB chunk is in flight about once per 500 ms.")).AppendLine()
             .AppendLine("The same run on a fresh direct pipe (one process, no Orleans: the yardstick of the hop section) is the second row: what this machine gives a reconnect under the same live load, with every client on the same 2 cores. It keeps no archive, so its archives are not checked.")
-            .AppendLine("| path | live publishers | live client | drops | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | live ack p50 ms | live ack p99 ms | server cores | gateway + silo RSS MiB (before → live) | KiB per live session | errors |")
-            .AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
+            .AppendLine("| path | live publishers | live client | drops | reconnect → upgrade p99 ms | reconnect → hello p50 ms | p99 | max | reconnect → first accepted byte p50 ms | p99 | max | archives equal to what was sent | live ack p50 ms | live ack p99 ms | server cores | gateway + silo RSS MiB (before → live) | KiB per live session | errors |")
+            .AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
             .AppendLine(reconnect.Row).AppendLine(pipe.Row).AppendLine()
             .AppendLine(Invariant($"Cold: the warm-up's reconnects, the first of the servers' takeover and resume code and of this process's connects, reconnect → first accepted byte p50 {reconnect.ColdToAck.P50:0.0} ms, p99 {reconnect.ColdToAck.P99:0.0} ms, max {reconnect.ColdToAck.Max:0.0} ms (n={reconnect.ColdToAck.Count}) on the cluster path, p50 {pipe.ColdToAck.P50:0.0}, p99 {pipe.ColdToAck.P99:0.0}, max {pipe.ColdToAck.Max:0.0} ms (n={pipe.ColdToAck.Count}) on the pipe, with no publishers live. Measured, a running server's reconnect path; these, a young process's (the JIT) and the measuring client's.")).AppendLine();
 
@@ -455,7 +455,7 @@ internal static class LoadHarness
         var liveFailure = await live.StartedAsync();
         if (liveFailure is not null)
         {
-            return new ReconnectFigures(NoFigures, NoFigures, NoFigures, double.NaN, Invariant($"| {target.Name} | {profile.LivePublishers} | | | | | | | | | | | | | | | live publishers failed: {liveFailure} |"));
+            return new ReconnectFigures(NoFigures, NoFigures, NoFigures, double.NaN, Invariant($"| {target.Name} | {profile.LivePublishers} | | | | | | | | | | | | | | | | live publishers failed: {liveFailure} |"));
         }
 
         var cpu0 = target.CpuSeconds().Sum();
@@ -481,7 +481,7 @@ internal static class LoadHarness
             toAck,
             cold.Stats.ReconnectToAck(),
             kib,
-            Invariant($"| {target.Name} | {profile.LivePublishers} | {live.Client} | {run.Stats.Drops} | {toHello.P50:0.0} | {toHello.P99:0.0} | {toHello.Max:0.0} | {toAck.P50:0.0} | {toAck.P99:0.0} | {toAck.Max:0.0} | {archives} | {liveAck.P50:0.0} | {liveAck.P99:0.0} | {cores:0.00} | {rssBefore / 1048576.0:0} → {rssLive / 1048576.0:0} | {kib:0} | {(errors.Length == 0 ? "none" : errors)} |"));
+            Invariant($"| {target.Name} | {profile.LivePublishers} | {live.Client} | {run.Stats.Drops} | {run.Stats.ReconnectToUpgrade().P99:0.0} | {toHello.P50:0.0} | {toHello.P99:0.0} | {toHello.Max:0.0} | {toAck.P50:0.0} | {toAck.P99:0.0} | {toAck.Max:0.0} | {archives} | {liveAck.P50:0.0} | {liveAck.P99:0.0} | {cores:0.00} | {rssBefore / 1048576.0:0} → {rssLive / 1048576.0:0} | {kib:0} | {(errors.Length == 0 ? "none" : errors)} |"));
     }
 
     private static async Task<CapacityFigures> MeasureCapacityAsync(LoadTarget target, MediaCapture capture, Profile profile)
